@@ -4,4 +4,37 @@
 //
 // The engine holds assembled ("armed") strategies in memory; it reads no storage on
 // the draw path. Stock is taken through a Counter (in process or Redis).
+//
+// # Arming
+//
+// Engine.Arm compiles a whole configuration (strategies and rule trees) into an
+// immutable snapshot and swaps it in atomically; strategies left out are no longer
+// armed. Raffles never lock: they load the current snapshot. Invalid input is
+// rejected with an error naming the strategy or tree, and the previous snapshot
+// stays in force.
+//
+// # Drawing
+//
+// Rates are relative integer weights (millionths); each strategy has an alias
+// table (Alias) over its whole table and one per rule_weight group, so every draw
+// is O(1), exact and never empty. A raffle runs the chain in the order the strategy
+// lists its rules: rule_blacklist (a listed user gets the blacklist award at once:
+// no draw, no tree, no stock), rule_weight (equal: the group whose threshold equals
+// the draw count; at_least: the group with the largest threshold ≤ the count),
+// then the default draw. The drawn award's rule tree runs afterwards, for weighted
+// draws too: rule_lock answers ALLOW when today's draws reach its count,
+// rule_stock takes one unit (TAKE_OVER with the drawn award) or answers ALLOW when
+// none is left, rule_luck_award sets the fallback award with a random credit amount
+// in its range. The award set last wins; when no node sets one, the drawn award
+// is returned. An award without a tree is returned as drawn and takes no stock.
+//
+// # Stock
+//
+// A stock counter holds the units taken of one award of one strategy (key
+// StockKey); a take is Counter.Acquire with the award's count as the limit, one
+// atomic step, so stock never oversells. Counters are seeded from durable facts
+// (StockStore.CountTakes: award records that took stock) on Arm and after a cache
+// loss, never from a lagging counter. Successful takes are summed in memory per
+// award (one atomic add) and handed to StockStore.ApplyTakes in batches by Flush
+// and RunFlusher, which update the database surplus for display.
 package strategy

@@ -261,7 +261,8 @@ func ParseLuckAward(v string) (LuckAward, error) {
 }
 
 // Check validates a tree on its own: known node kinds, parsable values, a root
-// that exists, lines between existing nodes with a known verdict, no cycles.
+// that exists, lines between existing nodes with a known verdict, at most one line
+// per node and verdict, no cycles.
 // Award references are checked by the caller, which knows the awards.
 func (t Tree) Check() []error {
 	var errs []error
@@ -289,7 +290,16 @@ func (t Tree) Check() []error {
 		errs = append(errs, fmt.Errorf("%w: root %q is not a node of the tree", ErrInvalidRule, t.Root))
 	}
 	next := map[NodeKey][]NodeKey{}
+	type fromWhen struct {
+		from NodeKey
+		when Verdict
+	}
+	outgoing := map[fromWhen]bool{}
 	for _, l := range t.Lines {
+		if outgoing[fromWhen{l.From, l.When}] {
+			errs = append(errs, fmt.Errorf("%w: two lines leave %q when %s", ErrInvalidRule, l.From, l.When))
+		}
+		outgoing[fromWhen{l.From, l.When}] = true
 		if !nodes[l.From] {
 			errs = append(errs, fmt.Errorf("%w: line from missing node %q", ErrInvalidRule, l.From))
 		}

@@ -4,6 +4,19 @@
 // A stock counter holds how many units were taken; Acquire adds one only while the
 // count is below a limit that the caller passes (the configured stock), so changing
 // the stock needs no counter update and the counter can never exceed the limit.
+//
+// Keys are names chosen by the caller (e.g. "strategy:100006:award:101"); a
+// missing key is reported, never created implicitly, so that after a cache loss
+// the caller rebuilds it with Seed from durable facts (count − awards recorded)
+// instead of restarting from zero.
+//
+// # Redis key layout
+//
+// Counter key K lives in one Redis string at "<prefix>counter:{K}" (prefix
+// defaults to "bigmarket:"; see redisx.Key for the hash tag and escaping), with
+// no TTL. Every script touches only that key, so it works on Redis Cluster.
+//
+// The contract both implementations satisfy is in package countertest.
 package counter
 
 import (
@@ -28,8 +41,9 @@ type Counter interface {
 	Delete(ctx context.Context, keys ...string) error
 }
 
-// Memory is the in-process Counter. The zero value is not usable; call NewMemory.
-// Acquire is lock-free once a key exists.
+// Memory is the in-process Counter. The zero value is an empty store ready to
+// use; NewMemory returns one too. Acquire is lock-free (a compare-and-swap loop)
+// and allocation-free. Memory never returns errors.
 type Memory struct {
 	m sync.Map // string -> *atomic.Int64
 }
@@ -41,6 +55,9 @@ func NewMemory() *Memory { return &Memory{} }
 
 // Seed implements Counter.
 func (c *Memory) Seed(_ context.Context, key string, n int64) (bool, error) {
+	if _, ok := c.m.Load(key); ok {
+		return false, nil // the common case after the first seed: no allocation
+	}
 	v := new(atomic.Int64)
 	v.Store(n)
 	_, loaded := c.m.LoadOrStore(key, v)

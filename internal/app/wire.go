@@ -1,0 +1,197 @@
+// Package app wires bigmarket together from its configuration: storage, counters,
+// the strategy engine, the configuration catalog, services and the HTTP server. It
+// is the one place where concrete implementations are chosen.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/bigmarket/bigmarket/internal/campaign"
+	"github.com/bigmarket/bigmarket/internal/catalog"
+	"github.com/bigmarket/bigmarket/internal/config"
+	"github.com/bigmarket/bigmarket/internal/platform/counter"
+	"github.com/bigmarket/bigmarket/internal/platform/redisx"
+	"github.com/bigmarket/bigmarket/internal/store/sqldb"
+	"github.com/bigmarket/bigmarket/internal/strategy"
+)
+
+// LoadConfig reads the configuration (file, then environment) and builds the
+// logger that writes to stderr.
+func LoadConfig(path string, getenv func(string) string, stderr io.Writer) (config.Config, *slog.Logger, error) {
+	cfg, err := config.Load(path, getenv)
+	if err != nil {
+		return config.Config{}, nil, err
+	}
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(stderr, opts)
+	if cfg.LogFormat == "json" {
+		h = slog.NewJSONHandler(stderr, opts)
+	}
+	return cfg, slog.New(h), nil
+}
+
+// openDB opens the configured database. Embedded mode creates the data directory
+// and migrates on open; MySQL is migrated by `bigmarket migrate`.
+func openDB(ctx context.Context, cfg config.Config, migrateEmbedded bool) (*sqldb.DB, error) {
+	sc := sqldb.Config{
+		Driver:         cfg.Database.Driver,
+		ConfigDSN:      cfg.Database.ConfigDSN,
+		ShardDSNs:      cfg.Database.ShardDSNs,
+		TablesPerShard: cfg.Database.TablesPerShard,
+		MaxOpenConns:   cfg.Database.MaxOpenConns,
+	}
+	if cfg.Database.Driver == "sqlite" {
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+		sc.SQLitePath = filepath.Join(cfg.DataDir, "bigmarket.db")
+	}
+	db, err := sqldb.Open(ctx, sc)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Database.Driver == "sqlite" && migrateEmbedded {
+		if err := db.Migrate(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	return db, nil
+}
+
+// location returns the configured default time zone.
+func location(cfg config.Config) *time.Location {
+	if cfg.Timezone == "" {
+		return time.Local
+	}
+	loc, err := time.LoadLocation(cfg.Timezone)
+	if err != nil { // Validate already checked it
+		return time.Local
+	}
+	return loc
+}
+
+// newCounter returns the stock counter store: Redis when configured, else in
+// process.
+func newCounter(cfg config.Config) (counter.Counter, redis.UniversalClient) {
+	if len(cfg.Redis.Addrs) == 0 {
+		return counter.NewMemory(), nil
+	}
+	rc := redisx.Config{Addrs: cfg.Redis.Addrs, Password: cfg.Redis.Password, DB: cfg.Redis.DB, Prefix: cfg.Redis.Prefix}
+	client := redisx.New(rc)
+	return counter.NewRedis(client, rc.Prefix), client
+}
+
+// applyDemo applies the embedded demo campaign when the database has never had a
+// campaign and the demo is enabled.
+func applyDemo(ctx context.Context, cfg config.Config, store campaign.Store, log *slog.Logger) error {
+	if !cfg.Demo {
+		return nil
+	}
+	rev, err := store.Revision(ctx)
+	if err != nil {
+		return fmt.Errorf("demo campaign: %w", err)
+	}
+	if rev != 0 {
+		return nil
+	}
+	sum, problems, err := campaign.Apply(ctx, store, campaign.Demo())
+	if len(problems) > 0 {
+		return fmt.Errorf("demo campaign: %w", problems)
+	}
+	if err != nil {
+		return fmt.Errorf("demo campaign: %w", err)
+	}
+	log.Info("demo campaign applied", "strategies", sum.Strategies, "activities", sum.Activities)
+	return nil
+}
+
+// adminToken returns the configured admin token, or the one stored in the data
+// directory, generating and storing it (and logging it once) on first start.
+func adminToken(cfg config.Config, log *slog.Logger) (string, error) {
+	if cfg.Auth.AdminToken != "" {
+		return cfg.Auth.AdminToken, nil
+	}
+	path := filepath.Join(cfg.DataDir, "admin-token")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read admin token: %w", err)
+	}
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("generate admin token: %w", err)
+	}
+	tok := hex.EncodeToString(b[:])
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return "", fmt.Errorf("store admin token: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("store admin token: %w", err)
+	}
+	log.Warn("generated an admin token; it is shown once here and stored in "+path, "admin_token", tok)
+	return tok, nil
+}
+
+// newRegistry returns the metrics registry with the Go and process collectors.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// armListener re-arms the engine with each new configuration snapshot.
+func armListener(engine *strategy.Engine) catalog.Listener {
+	return func(ctx context.Context, s *catalog.Snapshot) error {
+		return engine.ArmContext(ctx, s.Campaign.Strategies, s.Campaign.Trees)
+	}
+}
+
+// campaignService adapts the campaign package to the admin API and the CLI, and
+// reloads the local catalog after an apply so the change is visible at once.
+type campaignService struct {
+	store   campaign.Store
+	catalog *catalog.Catalog
+}
+
+// Validate implements httpapi.CampaignService.
+func (c campaignService) Validate(data []byte) campaign.Problems { return campaign.ValidateBytes(data) }
+
+// Apply implements httpapi.CampaignService.
+func (c campaignService) Apply(ctx context.Context, data []byte) (campaign.Summary, campaign.Problems, error) {
+	sum, problems, err := campaign.Apply(ctx, c.store, data)
+	if err != nil || len(problems) > 0 {
+		return sum, problems, err
+	}
+	if c.catalog != nil {
+		if _, err := c.catalog.Reload(ctx, false); err != nil {
+			return sum, nil, err
+		}
+	}
+	return sum, nil, nil
+}
+
+// Export implements httpapi.CampaignService.
+func (c campaignService) Export(ctx context.Context) ([]byte, error) {
+	camp, err := c.store.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return campaign.Export(camp)
+}

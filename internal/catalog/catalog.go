@@ -1,0 +1,162 @@
+// Package catalog keeps the running configuration (the applied campaign) in memory
+// with indexes for the request path, and reloads it when another instance or the
+// CLI applies a campaign: it polls the store's revision and swaps a new immutable
+// snapshot in atomically, then tells its listeners (the strategy engine re-arms).
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bigmarket/bigmarket/internal/activity"
+	"github.com/bigmarket/bigmarket/internal/award"
+	"github.com/bigmarket/bigmarket/internal/campaign"
+	"github.com/bigmarket/bigmarket/internal/rebate"
+	"github.com/bigmarket/bigmarket/internal/strategy"
+)
+
+// Snapshot is one immutable view of the configuration. Its maps must not be
+// modified.
+type Snapshot struct {
+	Revision   int64
+	Campaign   *campaign.Campaign
+	Location   *time.Location // campaign time zone, else the configured default
+	Awards     map[int64]award.Award
+	Strategies map[int64]strategy.Strategy
+	Activities map[int64]activity.Activity
+	Counts     map[int64]activity.Count
+	SKUs       map[int64]activity.SKU
+	// SKUsByActivity lists each activity's SKUs in SKU order.
+	SKUsByActivity map[int64][]activity.SKU
+	// Rebates lists open rebate rules by behaviour.
+	Rebates map[string][]rebate.Rule
+	Stages  []activity.Stage
+}
+
+// Listener is told about each new snapshot before it becomes visible through
+// Current. A listener error keeps the previous snapshot.
+type Listener func(ctx context.Context, s *Snapshot) error
+
+// Catalog holds the current snapshot. Create it with New.
+type Catalog struct {
+	store     campaign.Store
+	defaultTZ *time.Location
+	log       *slog.Logger
+
+	mu        sync.Mutex // serialises reloads
+	listeners []Listener
+	cur       atomic.Pointer[Snapshot]
+}
+
+// New returns a catalog over store. defaultTZ is the zone used when a campaign sets
+// none (nil means time.Local). log may be nil.
+func New(store campaign.Store, defaultTZ *time.Location, log *slog.Logger) *Catalog {
+	if defaultTZ == nil {
+		defaultTZ = time.Local
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &Catalog{store: store, defaultTZ: defaultTZ, log: log}
+	c.cur.Store(build(0, &campaign.Campaign{}, defaultTZ))
+	return c
+}
+
+// OnChange registers a listener; call it before the first Reload.
+func (c *Catalog) OnChange(l Listener) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.listeners = append(c.listeners, l)
+}
+
+// Current returns the snapshot in force. It never returns nil.
+func (c *Catalog) Current() *Snapshot { return c.cur.Load() }
+
+// Reload loads the stored configuration if its revision differs from the current
+// one (or force is set), tells the listeners and swaps it in. It reports whether a
+// new snapshot was installed.
+func (c *Catalog) Reload(ctx context.Context, force bool) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rev, err := c.store.Revision(ctx)
+	if err != nil {
+		return false, fmt.Errorf("catalog: revision: %w", err)
+	}
+	if !force && rev == c.cur.Load().Revision {
+		return false, nil
+	}
+	camp, err := c.store.Load(ctx)
+	if err != nil {
+		return false, fmt.Errorf("catalog: load revision %d: %w", rev, err)
+	}
+	s := build(rev, camp, c.defaultTZ)
+	for _, l := range c.listeners {
+		if err := l(ctx, s); err != nil {
+			return false, fmt.Errorf("catalog: apply revision %d: %w", rev, err)
+		}
+	}
+	c.cur.Store(s)
+	c.log.Info("configuration loaded", "revision", rev, "strategies", len(s.Strategies), "activities", len(s.Activities))
+	return true, nil
+}
+
+// Watch reloads every interval until ctx ends, logging failures.
+func (c *Catalog) Watch(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := c.Reload(ctx, false); err != nil && ctx.Err() == nil {
+				c.log.Error("configuration reload failed", "err", err)
+			}
+		}
+	}
+}
+
+func build(rev int64, camp *campaign.Campaign, defaultTZ *time.Location) *Snapshot {
+	s := &Snapshot{
+		Revision:       rev,
+		Campaign:       camp,
+		Location:       camp.Timezone,
+		Awards:         make(map[int64]award.Award, len(camp.Awards)),
+		Strategies:     make(map[int64]strategy.Strategy, len(camp.Strategies)),
+		Activities:     make(map[int64]activity.Activity, len(camp.Activities)),
+		Counts:         make(map[int64]activity.Count, len(camp.Counts)),
+		SKUs:           make(map[int64]activity.SKU, len(camp.SKUs)),
+		SKUsByActivity: map[int64][]activity.SKU{},
+		Rebates:        map[string][]rebate.Rule{},
+		Stages:         camp.Stages,
+	}
+	if s.Location == nil {
+		s.Location = defaultTZ
+	}
+	for _, a := range camp.Awards {
+		s.Awards[a.ID] = a
+	}
+	for _, st := range camp.Strategies {
+		s.Strategies[st.ID] = st
+	}
+	for _, a := range camp.Activities {
+		s.Activities[a.ID] = a
+	}
+	for _, n := range camp.Counts {
+		s.Counts[n.ID] = n
+	}
+	for _, k := range camp.SKUs {
+		s.SKUs[k.SKU] = k
+		s.SKUsByActivity[k.ActivityID] = append(s.SKUsByActivity[k.ActivityID], k)
+	}
+	for _, r := range camp.Rebates {
+		if r.State == rebate.StateOpen {
+			s.Rebates[r.Behavior] = append(s.Rebates[r.Behavior], r)
+		}
+	}
+	return s
+}

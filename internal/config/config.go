@@ -1,0 +1,289 @@
+// Package config reads bigmarket's configuration once, at start: defaults, then an
+// optional YAML file, then BIGMARKET_* environment variables. Other packages never
+// read the environment; main hands each its own part.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+)
+
+// ErrInvalid reports a configuration value that cannot be used.
+var ErrInvalid = errors.New("config: invalid")
+
+// Auth modes.
+const (
+	// AuthOpen trusts the userId in request bodies (the original platform's behaviour).
+	AuthOpen = "open"
+	// AuthToken requires a partner app token or a user JWT.
+	AuthToken = "token"
+)
+
+// Config is the whole configuration. The zero value of each field is documented;
+// Default returns the values used when nothing is configured.
+type Config struct {
+	// Addr is the HTTP listen address. Default ":8091".
+	Addr string `yaml:"addr"`
+	// DataDir holds the embedded database and the generated admin token.
+	// Default "./bigmarket-data".
+	DataDir string `yaml:"data_dir"`
+	// Demo applies the embedded demo campaign on the first start (empty
+	// database). Default true.
+	Demo bool `yaml:"demo"`
+	// Timezone names the zone for day and month quotas and sign-in dates when a
+	// campaign sets none. Empty means the server's zone.
+	Timezone string `yaml:"timezone"`
+	// LogLevel is debug, info, warn or error. Default info.
+	LogLevel string `yaml:"log_level"`
+	// LogFormat is text or json. Default text.
+	LogFormat string `yaml:"log_format"`
+	// ShutdownTimeout bounds graceful shutdown. Default 15s.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// ConfigPoll is how often an instance checks for an applied campaign and for
+	// switch changes. Default 1s.
+	ConfigPoll time.Duration `yaml:"config_poll"`
+
+	Database Database `yaml:"database"`
+	Redis    Redis    `yaml:"redis"`
+	RabbitMQ RabbitMQ `yaml:"rabbitmq"`
+	Auth     Auth     `yaml:"auth"`
+	HTTP     HTTP     `yaml:"http"`
+	// Webhooks deliver awards of other keys than the credit ones: award key →
+	// endpoint. An award key without a webhook is kept as pending_manual.
+	Webhooks map[string]Webhook `yaml:"webhooks"`
+	// Switches are the dynamic switches' defaults (degradeSwitch,
+	// rateLimiterSwitch, …) used until an operator changes them.
+	Switches map[string]string `yaml:"switches"`
+}
+
+// Database selects the SQL engine.
+type Database struct {
+	// Driver is "sqlite" (embedded, default) or "mysql" (MySQL/MariaDB, sharded).
+	Driver string `yaml:"driver"`
+	// ConfigDSN is the go-sql-driver DSN of the configuration database (mysql).
+	ConfigDSN string `yaml:"config_dsn"`
+	// ShardDSNs are the DSNs of the user databases, N of them (mysql).
+	ShardDSNs []string `yaml:"shard_dsns"`
+	// TablesPerShard is M, the tables each user table is split into per database.
+	// Zero means 4 (mysql).
+	TablesPerShard int `yaml:"tables_per_shard"`
+	// MaxOpenConns bounds each MySQL pool. Zero means the store's default.
+	MaxOpenConns int `yaml:"max_open_conns"`
+}
+
+// Redis configures counters, locks and leases. No address means in-process.
+type Redis struct {
+	// Addrs is one address (single node) or several (Redis Cluster).
+	Addrs []string `yaml:"addrs"`
+	// Password authenticates when set.
+	Password string `yaml:"password"`
+	// DB selects the logical database (single node only).
+	DB int `yaml:"db"`
+	// Prefix starts every key. Empty means "bigmarket:".
+	Prefix string `yaml:"prefix"`
+}
+
+// RabbitMQ configures events. No URL means the in-process bus.
+type RabbitMQ struct {
+	// URL is an amqp:// URL.
+	URL string `yaml:"url"`
+	// Exchange is the topic exchange. Empty means "bigmarket".
+	Exchange string `yaml:"exchange"`
+	// QueuePrefix starts every queue name. Empty means "bigmarket.".
+	QueuePrefix string `yaml:"queue_prefix"`
+}
+
+// Auth configures authentication.
+type Auth struct {
+	// Mode is AuthOpen or AuthToken. Default AuthOpen (the embedded demo).
+	Mode string `yaml:"mode"`
+	// AdminToken is the bearer token of admin endpoints. Empty means one is
+	// generated on first start and stored in the data directory.
+	AdminToken string `yaml:"admin_token"`
+	// JWTSecret signs and checks user tokens (HS256, claim openId). Empty
+	// disables the _by_token endpoints in token mode.
+	JWTSecret string `yaml:"jwt_secret"`
+	// AppTokens are the partner app tokens accepted in X-App-Token.
+	AppTokens []string `yaml:"app_tokens"`
+}
+
+// HTTP configures the HTTP server.
+type HTTP struct {
+	// AllowedOrigins lists CORS origins; "*" allows all. Empty means "*" in
+	// open mode and none in token mode.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// MaxBodyBytes bounds request bodies. Zero means 1 MiB.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// DrawTimeout is the time budget of a draw; past it the draw answers 0006.
+	// Zero means 2s.
+	DrawTimeout time.Duration `yaml:"draw_timeout"`
+}
+
+// Webhook is an award delivery endpoint.
+type Webhook struct {
+	URL    string `yaml:"url"`
+	Secret string `yaml:"secret"` // HMAC-SHA256 key of the signature header
+}
+
+// Default returns the configuration used when nothing is configured.
+func Default() Config {
+	return Config{
+		Addr:            ":8091",
+		DataDir:         "./bigmarket-data",
+		Demo:            true,
+		LogLevel:        "info",
+		LogFormat:       "text",
+		ShutdownTimeout: 15 * time.Second,
+		ConfigPoll:      time.Second,
+		Database:        Database{Driver: "sqlite"},
+		Auth:            Auth{Mode: AuthOpen},
+		HTTP:            HTTP{MaxBodyBytes: 1 << 20, DrawTimeout: 2 * time.Second},
+	}
+}
+
+// Load builds the configuration: defaults, then the YAML file at path (if path is
+// not empty), then the environment given as getenv (os.Getenv in main).
+func Load(path string, getenv func(string) string) (Config, error) {
+	c := Default()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("config: read %s: %w", path, err)
+		}
+		if err := yaml.UnmarshalWithOptions(b, &c, yaml.Strict()); err != nil {
+			return Config{}, fmt.Errorf("config: parse %s: %w", path, err)
+		}
+	}
+	if err := c.applyEnv(getenv); err != nil {
+		return Config{}, err
+	}
+	return c, c.Validate()
+}
+
+func (c *Config) applyEnv(getenv func(string) string) error {
+	str := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	list := func(name string, dst *[]string) {
+		if v := getenv(name); v != "" {
+			*dst = splitList(v)
+		}
+	}
+	var errs []error
+	boolean := func(name string, dst *bool) {
+		if v := getenv(name); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%w: %s=%q is not a boolean", ErrInvalid, name, v))
+				return
+			}
+			*dst = b
+		}
+	}
+	integer := func(name string, dst *int) {
+		if v := getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%w: %s=%q is not an integer", ErrInvalid, name, v))
+				return
+			}
+			*dst = n
+		}
+	}
+	str("BIGMARKET_ADDR", &c.Addr)
+	str("BIGMARKET_DATA_DIR", &c.DataDir)
+	boolean("BIGMARKET_DEMO", &c.Demo)
+	str("BIGMARKET_TIMEZONE", &c.Timezone)
+	str("BIGMARKET_LOG_LEVEL", &c.LogLevel)
+	str("BIGMARKET_LOG_FORMAT", &c.LogFormat)
+	str("BIGMARKET_DB_DRIVER", &c.Database.Driver)
+	str("BIGMARKET_MYSQL_CONFIG_DSN", &c.Database.ConfigDSN)
+	list("BIGMARKET_MYSQL_SHARD_DSNS", &c.Database.ShardDSNs)
+	integer("BIGMARKET_MYSQL_TABLES_PER_SHARD", &c.Database.TablesPerShard)
+	list("BIGMARKET_REDIS_ADDRS", &c.Redis.Addrs)
+	str("BIGMARKET_REDIS_PASSWORD", &c.Redis.Password)
+	str("BIGMARKET_REDIS_PREFIX", &c.Redis.Prefix)
+	str("BIGMARKET_AMQP_URL", &c.RabbitMQ.URL)
+	str("BIGMARKET_AMQP_EXCHANGE", &c.RabbitMQ.Exchange)
+	str("BIGMARKET_AMQP_QUEUE_PREFIX", &c.RabbitMQ.QueuePrefix)
+	str("BIGMARKET_AUTH_MODE", &c.Auth.Mode)
+	str("BIGMARKET_ADMIN_TOKEN", &c.Auth.AdminToken)
+	str("BIGMARKET_JWT_SECRET", &c.Auth.JWTSecret)
+	list("BIGMARKET_APP_TOKENS", &c.Auth.AppTokens)
+	list("BIGMARKET_CORS_ORIGINS", &c.HTTP.AllowedOrigins)
+	return errors.Join(errs...)
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Validate checks values that would otherwise fail later, and returns every
+// problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...))
+	}
+	if c.Addr == "" {
+		bad("addr is empty")
+	}
+	switch c.Database.Driver {
+	case "sqlite":
+		if c.DataDir == "" {
+			bad("data_dir is empty")
+		}
+	case "mysql":
+		if c.Database.ConfigDSN == "" || len(c.Database.ShardDSNs) == 0 {
+			bad("database.driver mysql needs config_dsn and at least one of shard_dsns")
+		}
+		if c.Database.TablesPerShard < 0 {
+			bad("database.tables_per_shard %d is negative", c.Database.TablesPerShard)
+		}
+	default:
+		bad("database.driver %q: want sqlite or mysql", c.Database.Driver)
+	}
+	switch c.Auth.Mode {
+	case AuthOpen, AuthToken:
+	default:
+		bad("auth.mode %q: want open or token", c.Auth.Mode)
+	}
+	if c.Timezone != "" {
+		if _, err := time.LoadLocation(c.Timezone); err != nil {
+			bad("timezone %q: %v", c.Timezone, err)
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log_level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		bad("log_format %q: want text or json", c.LogFormat)
+	}
+	if c.HTTP.MaxBodyBytes < 0 || c.HTTP.DrawTimeout < 0 || c.ShutdownTimeout < 0 || c.ConfigPoll < 0 {
+		bad("durations and sizes must not be negative")
+	}
+	for key, w := range c.Webhooks {
+		if !strings.HasPrefix(w.URL, "http://") && !strings.HasPrefix(w.URL, "https://") {
+			bad("webhooks.%s.url %q: want an http(s) URL", key, w.URL)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,94 @@
+// Package draw holds the application services that run raffles: the
+// strategy-only raffle (random_raffle, armory, simulation) and the activity draw.
+// They orchestrate the strategy engine, activities and award records; the rules
+// themselves live in the domain packages.
+package draw
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/bigmarket/bigmarket/internal/award"
+	"github.com/bigmarket/bigmarket/internal/strategy"
+)
+
+// Engine is the strategy engine as the draw services use it.
+type Engine interface {
+	Armed(strategyID int64) bool
+	Raffle(ctx context.Context, req strategy.Request) (strategy.Result, error)
+	Simulate(ctx context.Context, strategyID int64, draws int, userID string, totalDraws, todayDraws int64) (map[int64]int, error)
+}
+
+// RecordStore writes award records.
+type RecordStore interface {
+	Insert(ctx context.Context, r award.Record) error
+}
+
+// Reloader refreshes the configuration from storage (the catalog).
+type Reloader interface {
+	Reload(ctx context.Context, force bool) (bool, error)
+}
+
+// StrategyService serves the strategy-only endpoints.
+type StrategyService struct {
+	engine  Engine
+	records RecordStore
+	reload  Reloader
+	newID   func() string
+	now     func() time.Time
+}
+
+// NewStrategyService wires the service. newID makes order ids; now is the clock.
+func NewStrategyService(engine Engine, records RecordStore, reload Reloader, newID func() string, now func() time.Time) *StrategyService {
+	return &StrategyService{engine: engine, records: records, reload: reload, newID: newID, now: now}
+}
+
+// Armory picks up the stored configuration if it changed and reports whether the
+// strategy is assembled; an unknown strategy returns strategy.ErrNotArmed.
+func (s *StrategyService) Armory(ctx context.Context, strategyID int64) error {
+	if _, err := s.reload.Reload(ctx, false); err != nil {
+		return fmt.Errorf("armory strategy[%d]: %w", strategyID, err)
+	}
+	if !s.engine.Armed(strategyID) {
+		return fmt.Errorf("armory strategy[%d]: %w", strategyID, strategy.ErrNotArmed)
+	}
+	return nil
+}
+
+// RandomRaffle runs a full raffle for user "system" (no activity: no quota, no
+// draws today, so locked awards stay locked) and records the award, so that each
+// stock take is durable. The record is never delivered.
+func (s *StrategyService) RandomRaffle(ctx context.Context, strategyID int64) (strategy.Result, error) {
+	res, err := s.engine.Raffle(ctx, strategy.Request{UserID: award.SystemUser, StrategyID: strategyID})
+	if err != nil {
+		return strategy.Result{}, fmt.Errorf("random raffle strategy[%d]: %w", strategyID, err)
+	}
+	rec := award.Record{
+		UserID:     award.SystemUser,
+		StrategyID: strategyID,
+		OrderID:    s.newID(),
+		AwardID:    res.AwardID,
+		AwardTitle: res.Title,
+		Amount:     res.Amount,
+		StockTaken: res.StockTaken,
+		State:      award.RecordCompleted,
+		Time:       s.now(),
+	}
+	if res.HasAmount {
+		rec.AwardConfig = res.Amount.String()
+	}
+	if err := s.records.Insert(ctx, rec); err != nil {
+		return strategy.Result{}, fmt.Errorf("random raffle strategy[%d]: record award %d: %w", strategyID, res.AwardID, err)
+	}
+	return res, nil
+}
+
+// Simulate evaluates the chain and tree draws times for a user with the given
+// progress, taking and writing nothing.
+func (s *StrategyService) Simulate(ctx context.Context, strategyID int64, draws int, userID string, totalDraws, todayDraws int64) (map[int64]int, error) {
+	if !s.engine.Armed(strategyID) {
+		return nil, fmt.Errorf("simulate strategy[%d]: %w", strategyID, strategy.ErrNotArmed)
+	}
+	return s.engine.Simulate(ctx, strategyID, draws, userID, totalDraws, todayDraws)
+}

@@ -1,0 +1,135 @@
+package httpapi
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/bigmarket/bigmarket/internal/campaign"
+)
+
+// CampaignService validates, applies and exports campaign files.
+type CampaignService interface {
+	// Validate lists every problem of a campaign file; none means valid.
+	Validate(data []byte) campaign.Problems
+	// Apply validates and applies a campaign file all-or-nothing; a file with
+	// problems changes nothing and returns them.
+	Apply(ctx context.Context, data []byte) (campaign.Summary, campaign.Problems, error)
+	// Export returns the stored configuration as a campaign file (YAML).
+	Export(ctx context.Context) ([]byte, error)
+}
+
+const admin = "/api/admin/v1/"
+
+// maxSimulatedDraws bounds one simulation request.
+const maxSimulatedDraws = 1_000_000
+
+func (s *Server) adminRoutes() {
+	s.adminRoute(http.MethodPost, admin+"campaign/validate", s.campaignValidate)
+	s.adminRoute(http.MethodPost, admin+"campaign/apply", s.campaignApply)
+	s.adminRoute(http.MethodGet, admin+"campaign/export", s.campaignExport)
+	s.adminRoute(http.MethodPost, admin+"strategy/simulate", s.strategySimulate)
+}
+
+func readBody(r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, jsonError(err)
+	}
+	if len(b) == 0 {
+		return nil, badRequest("request body is empty: send a campaign file (YAML or JSON)")
+	}
+	return b, nil
+}
+
+type problemsResponse struct {
+	Problems []string `json:"problems"`
+}
+
+func problemsError(p campaign.Problems) error {
+	return &codeError{code: CodeIllegalParameter, info: strconv.Itoa(len(p)) + " problem(s) in the campaign file", data: problemsResponse{Problems: p.Strings()}}
+}
+
+func (s *Server) campaignValidate(r *http.Request) (any, error) {
+	b, err := readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	if p := s.deps.Campaigns.Validate(b); len(p) > 0 {
+		return nil, problemsError(p)
+	}
+	return problemsResponse{Problems: []string{}}, nil
+}
+
+func (s *Server) campaignApply(r *http.Request) (any, error) {
+	b, err := readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	sum, p, err := s.deps.Campaigns.Apply(r.Context(), b)
+	if len(p) > 0 {
+		return nil, problemsError(p)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return sum, nil
+}
+
+func (s *Server) campaignExport(r *http.Request) (any, error) {
+	b, err := s.deps.Campaigns.Export(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	return yamlText(b), nil
+}
+
+// yamlText makes the exported YAML a JSON string in the envelope.
+type yamlText []byte
+
+func (y yamlText) MarshalText() ([]byte, error) { return y, nil }
+
+type simulateRequest struct {
+	StrategyID int64  `json:"strategyId"`
+	Draws      int    `json:"draws"`
+	UserID     string `json:"userId"`
+	// TotalDraws and TodayDraws let an operator simulate a user's progress
+	// (rule_weight groups, rule_lock thresholds); zero means a new user.
+	TotalDraws int64 `json:"totalDraws"`
+	TodayDraws int64 `json:"todayDraws"`
+}
+
+type simulateResponse struct {
+	Counts map[string]int `json:"counts"`
+}
+
+func (s *Server) strategySimulate(r *http.Request) (any, error) {
+	var req simulateRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	if err := requireID("strategyId", req.StrategyID); err != nil {
+		return nil, err
+	}
+	if req.Draws <= 0 || req.Draws > maxSimulatedDraws {
+		return nil, badRequest("draws must be between 1 and %d", maxSimulatedDraws)
+	}
+	if req.TotalDraws < 0 || req.TodayDraws < 0 {
+		return nil, badRequest("totalDraws and todayDraws must not be negative")
+	}
+	if req.UserID == "" {
+		req.UserID = "simulation"
+	} else if err := requireUser(req.UserID); err != nil {
+		return nil, err
+	}
+	counts, err := s.deps.Strategy.Simulate(r.Context(), req.StrategyID, req.Draws, req.UserID, req.TotalDraws, req.TodayDraws)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int, len(counts))
+	for id, n := range counts {
+		out[strconv.FormatInt(id, 10)] = n
+	}
+	return simulateResponse{Counts: out}, nil
+}

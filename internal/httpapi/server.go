@@ -1,0 +1,250 @@
+// Package httpapi is bigmarket's HTTP layer: the envelope and codes of DESIGN §6,
+// the endpoints compatible with the original platform, the admin API, health and
+// metrics. It translates requests and errors; it holds no business logic.
+package httpapi
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Config configures the server. Zero values are documented per field.
+type Config struct {
+	// AdminToken guards the admin, dcc and erp endpoints. It must not be empty:
+	// main generates one when none is configured.
+	AdminToken string
+	// AllowedOrigins lists CORS origins; "*" allows any. Empty allows none.
+	AllowedOrigins []string
+	// MaxBodyBytes bounds request bodies. Zero means 1 MiB.
+	MaxBodyBytes int64
+	// Logger receives request errors. Nil discards.
+	Logger *slog.Logger
+	// Registry receives the HTTP metrics and is served at /metrics. Nil means no
+	// metrics.
+	Registry *prometheus.Registry
+}
+
+// Deps are the application services the handlers call. Each field is an interface
+// declared in this package; nil fields leave their endpoints answering 0001.
+type Deps struct {
+	Strategy  StrategyService
+	Campaigns CampaignService
+	// Ready reports whether the instance can serve (database reachable, …).
+	Ready func(ctx context.Context) error
+}
+
+// Server is the HTTP handler of bigmarket.
+type Server struct {
+	cfg     Config
+	deps    Deps
+	log     *slog.Logger
+	mux     *http.ServeMux
+	handler http.Handler
+	metrics *httpMetrics
+	allowed map[string][]string // methods registered per path
+}
+
+// New builds the server and its routes.
+func New(cfg Config, deps Deps) *Server {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, deps: deps, log: cfg.Logger, mux: http.NewServeMux()}
+	if cfg.Registry != nil {
+		s.metrics = newHTTPMetrics(cfg.Registry)
+		s.mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
+	}
+	s.routes()
+	s.handler = s.recoverer(s.cors(s.mux))
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, Envelope{Code: CodeSuccess, Info: "ok", Data: true})
+	})
+	s.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if s.deps.Ready != nil {
+			if err := s.deps.Ready(r.Context()); err != nil {
+				s.log.Warn("not ready", "err", err)
+				writeJSON(w, http.StatusServiceUnavailable, Envelope{Code: CodeFailure, Info: "not ready", Data: false})
+				return
+			}
+		}
+		writeJSON(w, http.StatusOK, Envelope{Code: CodeSuccess, Info: "ready", Data: true})
+	})
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, Envelope{Code: CodeIllegalParameter, Info: "no such endpoint: " + r.Method + " " + r.URL.Path})
+	})
+	s.strategyRoutes()
+	s.adminRoutes()
+}
+
+// handlerFunc answers a request with data or an error mapped to a code.
+type handlerFunc func(r *http.Request) (any, error)
+
+// route registers h under the pattern "METHOD path", with metrics and the body
+// limit. A wrong method on a known path answers 405 with the envelope.
+func (s *Server) route(method, path string, h handlerFunc) {
+	s.handle(method, path, s.endpoint(path, h))
+}
+
+// adminRoute is route behind the admin token.
+func (s *Server) adminRoute(method, path string, h handlerFunc) {
+	s.handle(method, path, s.requireAdmin(s.endpoint(path, h)))
+}
+
+func (s *Server) handle(method, path string, h http.Handler) {
+	s.mux.Handle(method+" "+path, h)
+	s.allowMethod(path, method)
+}
+
+// allowMethod records methods per path, so other methods answer 405.
+func (s *Server) allowMethod(path, method string) {
+	if _, ok := s.methods()[path]; !ok {
+		s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", strings.Join(s.methods()[path], ", "))
+			writeJSON(w, http.StatusMethodNotAllowed, Envelope{Code: CodeIllegalParameter, Info: "method " + r.Method + " not allowed"})
+		})
+	}
+	m := s.methods()
+	if !slices.Contains(m[path], method) {
+		m[path] = append(m[path], method)
+	}
+	if method == http.MethodGet && !slices.Contains(m[path], http.MethodHead) {
+		m[path] = append(m[path], http.MethodHead)
+	}
+}
+
+func (s *Server) methods() map[string][]string {
+	if s.allowed == nil {
+		s.allowed = map[string][]string{}
+	}
+	return s.allowed
+}
+
+func (s *Server) endpoint(name string, h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		data, err := h(r)
+		status, env := s.envelope(r, data, err)
+		writeJSON(w, status, env)
+		if s.metrics != nil {
+			s.metrics.observe(name, env.Code, time.Since(start))
+		}
+	})
+}
+
+// envelope maps a handler's result to the answer.
+func (s *Server) envelope(r *http.Request, data any, err error) (int, Envelope) {
+	if err == nil {
+		return http.StatusOK, Envelope{Code: CodeSuccess, Info: "success", Data: data}
+	}
+	var ce *codeError
+	if errors.As(err, &ce) || errors.As(mapError(err), &ce) {
+		status := ce.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		return status, Envelope{Code: ce.code, Info: ce.info, Data: ce.data}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		s.log.Warn("request timed out", "path", r.URL.Path, "err", err)
+		return http.StatusOK, Envelope{Code: CodeCircuitBroken, Info: "timed out"}
+	}
+	s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	return http.StatusOK, Envelope{Code: CodeFailure, Info: "internal error"}
+}
+
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("panic in handler", "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				writeJSON(w, http.StatusInternalServerError, Envelope{Code: CodeFailure, Info: "internal error"})
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// cors answers preflight requests and sets the allow headers for allowed origins.
+func (s *Server) cors(next http.Handler) http.Handler {
+	any := slices.Contains(s.cfg.AllowedOrigins, "*")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin != "" && (any || slices.Contains(s.cfg.AllowedOrigins, origin)) {
+			h := w.Header()
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Add("Vary", "Origin")
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, OPTIONS")
+				h.Set("Access-Control-Allow-Headers", "Content-Type, Authorization, X-App-Token")
+				h.Set("Access-Control-Max-Age", strconv.Itoa(600))
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) requireAdmin(next http.Handler) http.Handler {
+	want := []byte("Bearer " + s.cfg.AdminToken)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := []byte(r.Header.Get("Authorization"))
+		if s.cfg.AdminToken == "" || subtle.ConstantTimeCompare(got, want) != 1 {
+			writeJSON(w, http.StatusUnauthorized, Envelope{Code: CodeDuplicate, Info: "admin token required (Authorization: Bearer …)"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bigmarket_http_requests_total",
+			Help: "HTTP requests by endpoint and answer code.",
+		}, []string{"endpoint", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "bigmarket_http_request_duration_seconds",
+			Help:    "HTTP request latency by endpoint.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"endpoint"}),
+	}
+	reg.MustRegister(m.requests, m.latency)
+	return m
+}
+
+func (m *httpMetrics) observe(endpoint, code string, d time.Duration) {
+	m.requests.WithLabelValues(endpoint, code).Inc()
+	m.latency.WithLabelValues(endpoint).Observe(d.Seconds())
+}

@@ -1,0 +1,244 @@
+package strategy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// Counter is a store of atomic named counters (platform/counter.Memory and the
+// Redis counter implement it). A stock counter holds the units TAKEN: a take is
+// Acquire(key, limit = the award's count), so the configured count can change
+// without touching the counter, and the counter never exceeds it.
+type Counter interface {
+	// Seed sets key to n if key does not exist and reports whether it did.
+	Seed(ctx context.Context, key string, n int64) (bool, error)
+	// Acquire adds one to key if its value is below limit, atomically. missing
+	// reports that key does not exist (nothing changed; Seed it first).
+	Acquire(ctx context.Context, key string, limit int64) (taken, missing bool, err error)
+	// Get returns the value of key and whether it exists.
+	Get(ctx context.Context, key string) (int64, bool, error)
+}
+
+// StockStore is the durable side of award stock (the SQL store implements it).
+type StockStore interface {
+	// CountTakes returns how many award records of the strategy/award took stock,
+	// across all shards.
+	CountTakes(ctx context.Context, strategyID, awardID int64) (int64, error)
+	// ApplyTakes lowers strategy_award.award_count_surplus by each Take's N in one
+	// batch (never below 0). It must apply all takes or none: on error the engine
+	// keeps the deltas and hands them over again on the next flush.
+	ApplyTakes(ctx context.Context, takes []Take) error
+}
+
+// Take is a batch of N units of stock taken from one award of one strategy.
+type Take struct{ StrategyID, AwardID, N int64 }
+
+// ErrStockCounterLost is returned when a stock counter is still missing right after
+// it was reseeded (the counter store loses keys as fast as they are written).
+var ErrStockCounterLost = errors.New("strategy: stock counter lost")
+
+// StockKey returns the counter key of an award's stock in a strategy, e.g.
+// "award_stock:100006:105". Counter implementations add their own prefix.
+func StockKey(strategyID, awardID int64) string {
+	b := make([]byte, 0, 40)
+	b = append(b, "award_stock:"...)
+	b = strconv.AppendInt(b, strategyID, 10)
+	b = append(b, ':')
+	b = strconv.AppendInt(b, awardID, 10)
+	return string(b)
+}
+
+// stockCell is the engine's per strategy/award stock state. Cells outlive
+// snapshots, so takes pending a flush survive a re-Arm.
+type stockCell struct {
+	strategyID, awardID int64
+	key                 string
+	pending             atomic.Int64 // units taken and not yet handed to StockStore
+}
+
+type cellID struct{ strategyID, awardID int64 }
+
+// cell returns the stock cell of strategy/award, creating it on first use.
+func (e *Engine) cell(strategyID, awardID int64) *stockCell {
+	e.cellsMu.Lock()
+	defer e.cellsMu.Unlock()
+	id := cellID{strategyID, awardID}
+	c := e.cells[id]
+	if c == nil {
+		c = &stockCell{strategyID: strategyID, awardID: awardID, key: StockKey(strategyID, awardID)}
+		e.cells[id] = c
+	}
+	return c
+}
+
+// durableTakes returns the takes recorded durably for a cell; 0 without a store.
+func (e *Engine) durableTakes(ctx context.Context, c *stockCell) (int64, error) {
+	if e.store == nil {
+		return 0, nil
+	}
+	n, err := e.store.CountTakes(ctx, c.strategyID, c.awardID)
+	if err != nil {
+		return 0, fmt.Errorf("count takes: strategy[%d] award[%d]: %w", c.strategyID, c.awardID, err)
+	}
+	return n, nil
+}
+
+// seed rebuilds a missing counter from durable facts. Seed only sets a missing
+// key, so a live counter is never overwritten by lagging data.
+func (e *Engine) seed(ctx context.Context, c *stockCell) error {
+	n, err := e.durableTakes(ctx, c)
+	if err != nil {
+		return err
+	}
+	created, err := e.counter.Seed(ctx, c.key, n)
+	if err != nil {
+		return fmt.Errorf("seed stock: strategy[%d] award[%d]: %w", c.strategyID, c.awardID, err)
+	}
+	if created {
+		e.log.Debug("strategy: stock counter seeded", "strategy", c.strategyID, "award", c.awardID, "taken", n)
+	}
+	return nil
+}
+
+// take acquires one unit of an award's stock. A counter reported missing (cache
+// loss) is reseeded from StockStore.CountTakes and the take retried once.
+func (e *Engine) take(ctx context.Context, a *armedAward) (bool, error) {
+	c := a.cell
+	taken, missing, err := e.counter.Acquire(ctx, c.key, a.Count)
+	if err == nil && missing {
+		e.log.Warn("strategy: stock counter missing, reseeding", "strategy", c.strategyID, "award", c.awardID)
+		if err := e.seed(ctx, c); err != nil {
+			return false, fmt.Errorf("take stock: %w", err)
+		}
+		taken, missing, err = e.counter.Acquire(ctx, c.key, a.Count)
+		if err == nil && missing {
+			err = ErrStockCounterLost
+		}
+	}
+	if err != nil {
+		return false, fmt.Errorf("take stock: strategy[%d] award[%d]: %w", c.strategyID, c.awardID, err)
+	}
+	if taken {
+		c.pending.Add(1)
+	}
+	return taken, nil
+}
+
+// takenNow reads how many units of an award are taken, without changing anything:
+// the counter when it exists, else the durable takes.
+func (e *Engine) takenNow(ctx context.Context, c *stockCell) (int64, error) {
+	n, ok, err := e.counter.Get(ctx, c.key)
+	if err != nil {
+		return 0, fmt.Errorf("read stock: strategy[%d] award[%d]: %w", c.strategyID, c.awardID, err)
+	}
+	if ok {
+		return n, nil
+	}
+	return e.durableTakes(ctx, c)
+}
+
+// Left returns the stock left of an award in an armed strategy: its count minus
+// the units taken (never below 0), for metrics. It returns ErrNotArmed for an
+// unknown strategy, ErrUnknownAward for an award not in its table, and wrapped
+// counter or store errors.
+func (e *Engine) Left(ctx context.Context, strategyID, awardID int64) (int64, error) {
+	s, err := e.strategy(strategyID)
+	if err != nil {
+		return 0, fmt.Errorf("stock left: %w", err)
+	}
+	pos, ok := s.index[awardID]
+	if !ok {
+		return 0, fmt.Errorf("stock left: strategy[%d] award[%d]: %w", strategyID, awardID, ErrUnknownAward)
+	}
+	a := &s.awards[pos]
+	taken, err := e.takenNow(ctx, a.cell)
+	if err != nil {
+		return 0, fmt.Errorf("stock left: %w", err)
+	}
+	return max(a.Count-taken, 0), nil
+}
+
+// Flush hands the takes accumulated since the last successful flush to
+// StockStore.ApplyTakes in one batch (one Take per strategy/award with the sum).
+// Nothing to flush, or no StockStore configured, returns nil (without a store the
+// deltas are dropped: there is nothing durable to update). When ApplyTakes fails
+// the deltas are kept for the next flush and the error is returned wrapped.
+// Flushes are serialised; takes keep running while a flush is in progress.
+func (e *Engine) Flush(ctx context.Context) error {
+	e.flushMu.Lock()
+	defer e.flushMu.Unlock()
+	e.cellsMu.Lock()
+	cells := make([]*stockCell, 0, len(e.cells))
+	for _, c := range e.cells {
+		cells = append(cells, c)
+	}
+	e.cellsMu.Unlock()
+
+	var takes []Take
+	var owners []*stockCell
+	for _, c := range cells {
+		if n := c.pending.Swap(0); n > 0 {
+			takes = append(takes, Take{StrategyID: c.strategyID, AwardID: c.awardID, N: n})
+			owners = append(owners, c)
+		}
+	}
+	if len(takes) == 0 || e.store == nil {
+		return nil
+	}
+	if err := e.store.ApplyTakes(ctx, takes); err != nil {
+		for i, t := range takes {
+			owners[i].pending.Add(t.N)
+		}
+		return fmt.Errorf("flush stock: %d awards: %w", len(takes), err)
+	}
+	return nil
+}
+
+// RunFlusher flushes takes every interval until ctx ends, then once more with a
+// fresh five-second deadline (so the last takes are not lost on shutdown), and
+// returns that last flush's error. A failed periodic flush is logged and retried
+// at the next tick. An interval ≤ 0 means one second.
+func (e *Engine) RunFlusher(ctx context.Context, interval time.Duration) error {
+	if interval <= 0 {
+		interval = time.Second
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalFlushTimeout)
+			defer cancel()
+			err := e.Flush(fctx)
+			if err != nil {
+				e.log.Error("strategy: final stock flush failed", "err", err)
+			}
+			return err
+		case <-t.C:
+			if err := e.Flush(ctx); err != nil {
+				e.log.Warn("strategy: stock flush failed, keeping deltas", "err", err)
+			}
+		}
+	}
+}
+
+// finalFlushTimeout bounds the flush RunFlusher makes after its context ends.
+const finalFlushTimeout = 5 * time.Second
+
+// pendingTakes returns the units taken and not yet flushed, for tests.
+func (e *Engine) pendingTakes(strategyID, awardID int64) int64 {
+	e.cellsMu.Lock()
+	defer e.cellsMu.Unlock()
+	if c := e.cells[cellID{strategyID, awardID}]; c != nil {
+		return c.pending.Load()
+	}
+	return 0
+}
+
+// discardLogger is the logger used when Config.Logger is nil.
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
