@@ -14,11 +14,13 @@ import (
 
 	"github.com/bigmarket/bigmarket/internal/catalog"
 	"github.com/bigmarket/bigmarket/internal/config"
+	"github.com/bigmarket/bigmarket/internal/dcc"
 	"github.com/bigmarket/bigmarket/internal/draw"
 	"github.com/bigmarket/bigmarket/internal/httpapi"
 	"github.com/bigmarket/bigmarket/internal/idgen"
 	"github.com/bigmarket/bigmarket/internal/store/awarddb"
 	"github.com/bigmarket/bigmarket/internal/store/campaigndb"
+	"github.com/bigmarket/bigmarket/internal/store/dccdb"
 	"github.com/bigmarket/bigmarket/internal/store/sqldb"
 	"github.com/bigmarket/bigmarket/internal/store/strategydb"
 	"github.com/bigmarket/bigmarket/internal/strategy"
@@ -27,13 +29,14 @@ import (
 // App is one wired bigmarket instance. Create it with New, start its background
 // work with Start, serve Handler, and Close it when done.
 type App struct {
-	cfg     config.Config
-	log     *slog.Logger
-	db      *sqldb.DB
-	redis   redis.UniversalClient
-	engine  *strategy.Engine
-	catalog *catalog.Catalog
-	handler http.Handler
+	cfg      config.Config
+	log      *slog.Logger
+	db       *sqldb.DB
+	redis    redis.UniversalClient
+	engine   *strategy.Engine
+	catalog  *catalog.Catalog
+	switches *dcc.Switches
+	handler  http.Handler
 	// AdminToken is the admin bearer token in force.
 	AdminToken string
 
@@ -67,6 +70,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 	if _, err := a.catalog.Reload(ctx, true); err != nil {
 		return nil, err
 	}
+	if a.switches, err = dcc.New(dccdb.New(a.db), cfg.Switches, now, log); err != nil {
+		return nil, err
+	}
+	if err := a.switches.Reload(ctx); err != nil {
+		return nil, err
+	}
 	if a.AdminToken, err = adminToken(cfg, log); err != nil {
 		return nil, err
 	}
@@ -84,6 +93,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 	}, httpapi.Deps{
 		Strategy:  draw.NewStrategyService(a.engine, awarddb.New(a.db), a.catalog, ids.Next, now),
 		Campaigns: campaignService{store: campaigns, catalog: a.catalog},
+		Switches:  a.switches,
 		Ready:     a.ready,
 	})
 	return a, nil
@@ -97,6 +107,7 @@ func (a *App) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stop = cancel
 	a.wg.Go(func() { a.catalog.Watch(ctx, a.cfg.ConfigPoll) })
+	a.wg.Go(func() { a.switches.Watch(ctx, a.cfg.ConfigPoll) })
 	a.wg.Go(func() { a.engine.RunFlusher(ctx, time.Second) })
 }
 

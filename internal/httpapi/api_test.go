@@ -259,3 +259,26 @@ func FuzzRequestDecoding(f *testing.F) {
 		}
 	})
 }
+
+func TestSwitches(t *testing.T) {
+	h := app.NewForTest(t, nil).Handler()
+	run(t, h, []scenario{
+		{name: "dcc no token", method: "GET", path: "/api/v1/raffle/dcc/update_config?key=degradeSwitch&value=open", wantHTTP: http.StatusUnauthorized, wantCode: "0003"},
+		{name: "dcc bad value", method: "GET", path: "/api/v1/raffle/dcc/update_config?key=degradeSwitch&value=maybe", admin: true, wantCode: "0002"},
+		{name: "dcc unknown key", method: "GET", path: "/api/v1/raffle/dcc/update_config?key=nope&value=open", admin: true, wantCode: "0002"},
+		{name: "dcc open", method: "GET", path: "/api/v1/raffle/dcc/update_config?key=degradeSwitch&value=open", admin: true, wantCode: "0000"},
+		{name: "list", method: "GET", path: "/api/admin/v1/switches", admin: true, wantCode: "0000",
+			check: func(t *testing.T, d json.RawMessage) {
+				if !strings.Contains(string(d), `"degradeSwitch":"open"`) {
+					t.Fatalf("switches %s", d)
+				}
+			}},
+		{name: "put", method: "PUT", path: "/api/admin/v1/switches", admin: true, body: `{"key":"degradeSwitch","value":"close"}`, wantCode: "0000",
+			check: func(t *testing.T, d json.RawMessage) {
+				if !strings.Contains(string(d), `"degradeSwitch":"close"`) {
+					t.Fatalf("switches %s", d)
+				}
+			}},
+		{name: "put malformed", method: "PUT", path: "/api/admin/v1/switches", admin: true, body: `{"key":1}`, wantCode: "0002"},
+	})
+}

@@ -41,6 +41,8 @@ type Config struct {
 type Deps struct {
 	Strategy  StrategyService
 	Campaigns CampaignService
+	// Switches serves dcc/update_config and the admin switches endpoints.
+	Switches SwitchService
 	// Ready reports whether the instance can serve (database reachable, …).
 	Ready func(ctx context.Context) error
 }
@@ -96,6 +98,7 @@ func (s *Server) routes() {
 	})
 	s.strategyRoutes()
 	s.adminRoutes()
+	s.switchRoutes()
 }
 
 // handlerFunc answers a request with data or an error mapped to a code.
