@@ -5,6 +5,7 @@
 //	bigmarket migrate                       apply the database migrations
 //	bigmarket campaign validate|apply FILE  check or apply a campaign file
 //	bigmarket campaign export [FILE]        write the stored campaign (stdout without FILE)
+//	bigmarket loadtest [flags]              drive activity/draw over HTTP, report, check stock
 //	bigmarket version                       print the version
 //
 // Every command takes --config FILE; BIGMARKET_* environment variables override it.
@@ -42,6 +43,8 @@ Usage:
   bigmarket campaign validate [--config FILE] FILE    check a campaign file
   bigmarket campaign apply [--config FILE] FILE       apply a campaign file
   bigmarket campaign export [--config FILE] [FILE]    write the stored campaign
+  bigmarket loadtest [--url URL] [--concurrency N] [--duration D] …
+                                                      drive activity/draw and report
   bigmarket version                                   print the version
 
 With no configuration, serve runs embedded: data in ./bigmarket-data, HTTP on
@@ -63,6 +66,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdMigrate(ctx, rest, getenv, stdout, stderr)
 	case "campaign":
 		return cmdCampaign(ctx, rest, getenv, stdout, stderr)
+	case "loadtest":
+		return cmdLoadtest(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "bigmarket", version)
 		return nil

@@ -7,20 +7,29 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/bigmarket/bigmarket/internal/activity"
+	"github.com/bigmarket/bigmarket/internal/award"
 	"github.com/bigmarket/bigmarket/internal/catalog"
 	"github.com/bigmarket/bigmarket/internal/config"
 	"github.com/bigmarket/bigmarket/internal/dcc"
 	"github.com/bigmarket/bigmarket/internal/draw"
 	"github.com/bigmarket/bigmarket/internal/httpapi"
 	"github.com/bigmarket/bigmarket/internal/idgen"
+	"github.com/bigmarket/bigmarket/internal/outbox"
+	"github.com/bigmarket/bigmarket/internal/platform/bus"
+	"github.com/bigmarket/bigmarket/internal/platform/lease"
+	"github.com/bigmarket/bigmarket/internal/store/activitydb"
 	"github.com/bigmarket/bigmarket/internal/store/awarddb"
 	"github.com/bigmarket/bigmarket/internal/store/campaigndb"
+	"github.com/bigmarket/bigmarket/internal/store/creditdb"
 	"github.com/bigmarket/bigmarket/internal/store/dccdb"
+	"github.com/bigmarket/bigmarket/internal/store/outboxdb"
 	"github.com/bigmarket/bigmarket/internal/store/sqldb"
 	"github.com/bigmarket/bigmarket/internal/store/strategydb"
 	"github.com/bigmarket/bigmarket/internal/strategy"
@@ -33,23 +42,33 @@ type App struct {
 	log      *slog.Logger
 	db       *sqldb.DB
 	redis    redis.UniversalClient
+	bus      bus.Bus
+	relay    *outbox.Relay
+	tasks    *outboxdb.Store
+	retry    *outbox.RetryJob
 	engine   *strategy.Engine
 	catalog  *catalog.Catalog
 	switches *dcc.Switches
+	activity *activity.Service
 	handler  http.Handler
+	metrics  *metrics
 	// AdminToken is the admin bearer token in force.
 	AdminToken string
+	// Owner identifies this instance in fleet-wide leases.
+	Owner string
 
 	stop func()
 	wg   sync.WaitGroup
 }
 
 // New opens storage (migrating it in embedded mode), applies the demo campaign on
-// the first start when enabled, loads the configuration into the engine and builds
-// the HTTP handler.
+// the first start when enabled, loads the configuration into the engine, connects
+// the event bus and builds the HTTP handler. Start runs the background work.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err error) {
 	now := time.Now
-	a := &App{cfg: cfg, log: log, stop: func() {}}
+	ids := idgen.New(now)
+	host, _ := os.Hostname()
+	a := &App{cfg: cfg, log: log, stop: func() {}, Owner: host + "-" + ids.Next()}
 	defer func() {
 		if err != nil {
 			a.Close()
@@ -64,37 +83,120 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 	}
 	ctr, rc := newCounter(cfg)
 	a.redis = rc
+	reg := newRegistry()
+
+	// Configuration and the strategy engine.
 	a.engine = strategy.NewEngine(strategy.Config{Counter: ctr, Store: strategydb.New(a.db), Logger: log})
 	a.catalog = catalog.New(campaigns, location(cfg), log)
 	a.catalog.OnChange(armListener(a.engine))
-	if _, err := a.catalog.Reload(ctx, true); err != nil {
-		return nil, err
-	}
 	if a.switches, err = dcc.New(dccdb.New(a.db), cfg.Switches, now, log); err != nil {
 		return nil, err
 	}
 	if err := a.switches.Reload(ctx); err != nil {
 		return nil, err
 	}
+
+	// Stores.
+	records, credits, tasks := awarddb.New(a.db), creditdb.New(a.db), outboxdb.New(a.db)
+	activities := activitydb.New(a.db)
+	a.tasks = tasks
+
+	// Events: the bus, the outbox relay and retry job, the consumers.
+	if a.bus, err = newBus(cfg, log); err != nil {
+		return nil, err
+	}
+	if a.relay, err = outbox.NewRelay(outbox.RelayConfig{Publisher: a.bus, Store: tasks, Now: now, Logger: log}); err != nil {
+		return nil, err
+	}
+	var fleetLease lease.Lease = lease.NewMemory(now)
+	if a.redis != nil {
+		fleetLease = lease.NewRedis(a.redis, redisPrefix(cfg))
+	}
+	if a.retry, err = outbox.NewRetryJob(outbox.RetryConfig{Store: tasks, Publisher: a.bus, Lease: fleetLease, Owner: a.Owner, Now: now, Logger: log}); err != nil {
+		return nil, err
+	}
+	a.metrics = newMetrics(reg, a)
+	deliverer, err := award.NewDeliverer(award.DelivererConfig{
+		Store:    awarddb.NewDeliveries(a.db, records, credits),
+		Webhooks: webhooks(cfg),
+		NewID:    ids.Next,
+		Now:      now,
+		OnResult: a.metrics.delivered,
+		Logger:   log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := a.bus.Subscribe(outbox.TopicSendAward, deliverer.Handle); err != nil {
+		return nil, err
+	}
+	if err := a.bus.Subscribe(outbox.TopicSKUStockZero, a.skuStockZero); err != nil {
+		return nil, err
+	}
+
+	// Activities.
+	a.activity = activity.NewService(activity.Config{
+		Store:       activities,
+		Counter:     ctr,
+		OnStockZero: a.publishStockZero(ids.Next, now),
+		Now:         now,
+		NewID:       ids.Next,
+		Location:    func() *time.Location { return a.catalog.Current().Location },
+		Logger:      log,
+	})
+	a.catalog.OnChange(a.grantListener)
+	if _, err := a.catalog.Reload(ctx, true); err != nil {
+		return nil, err
+	}
+	if err := a.bus.Start(ctx); err != nil {
+		return nil, fmt.Errorf("start event bus: %w", err)
+	}
+
 	if a.AdminToken, err = adminToken(cfg, log); err != nil {
 		return nil, err
 	}
-	ids := idgen.New(now)
+	authn, err := newAuthenticator(cfg)
+	if err != nil {
+		return nil, err
+	}
 	origins := cfg.HTTP.AllowedOrigins
 	if len(origins) == 0 && cfg.Auth.Mode == config.AuthOpen {
 		origins = []string{"*"}
 	}
+	draws := draw.NewActivityService(draw.ActivityConfig{
+		Engine:     a.engine,
+		Draws:      activities,
+		Records:    records,
+		Tasks:      tasks,
+		Relay:      a.relay,
+		Catalog:    a.catalog,
+		Switches:   a.switches,
+		Quotas:     a.activity,
+		Views:      a.engine,
+		Reloader:   a.catalog,
+		NewLimiter: limiterFactory(a.redis, redisPrefix(cfg)),
+		Timeout:    cfg.HTTP.DrawTimeout,
+		NewID:      ids.Next,
+		Now:        now,
+		OnDraw:     a.metrics.drew,
+	})
 	a.handler = httpapi.New(httpapi.Config{
 		AdminToken:     a.AdminToken,
 		AllowedOrigins: origins,
 		MaxBodyBytes:   cfg.HTTP.MaxBodyBytes,
 		Logger:         log,
-		Registry:       newRegistry(),
+		Registry:       reg,
+		Auth:           authn,
 	}, httpapi.Deps{
-		Strategy:  draw.NewStrategyService(a.engine, awarddb.New(a.db), a.catalog, ids.Next, now),
+		Strategy:  draw.NewStrategyService(a.engine, records, a.catalog, ids.Next, now),
 		Campaigns: campaignService{store: campaigns, catalog: a.catalog},
 		Switches:  a.switches,
-		Ready:     a.ready,
+		Activity:  draws,
+		Ops: &opsService{
+			db: a.db, catalog: a.catalog, engine: a.engine, activity: a.activity, activities: activities,
+			records: records, credits: credits, tasks: tasks, relay: a.relay, campaigns: campaigns, now: now,
+		},
+		Ready: a.ready,
 	})
 	return a, nil
 }
@@ -102,21 +204,39 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 // Handler is the HTTP handler of the instance.
 func (a *App) Handler() http.Handler { return a.handler }
 
-// Start runs the background work (configuration reload, stock flush) until Close.
+// Start runs the background work until Close: configuration and switch reloads,
+// stock flushes, the outbox retry job.
 func (a *App) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stop = cancel
 	a.wg.Go(func() { a.catalog.Watch(ctx, a.cfg.ConfigPoll) })
 	a.wg.Go(func() { a.switches.Watch(ctx, a.cfg.ConfigPoll) })
 	a.wg.Go(func() { a.engine.RunFlusher(ctx, time.Second) })
+	a.wg.Go(func() { a.activity.RunFlusher(ctx, time.Second) })
+	a.wg.Go(func() { a.retry.Run(ctx) })
 }
 
-// Close stops background work (the stock flusher flushes once more) and closes
-// connections. It is safe to call once after New, with or without Start.
+// Close stops background work (stock counters are flushed once more), publishes
+// what the relay holds, and closes connections. It is safe to call once after New,
+// with or without Start.
 func (a *App) Close() error {
 	a.stop()
 	a.wg.Wait()
 	var errs []error
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if a.engine != nil {
+		errs = append(errs, a.engine.Flush(ctx))
+	}
+	if a.activity != nil {
+		errs = append(errs, a.activity.Flush(ctx))
+	}
+	if a.relay != nil {
+		errs = append(errs, a.relay.Close(ctx))
+	}
+	if a.bus != nil {
+		errs = append(errs, a.bus.Close())
+	}
 	if a.redis != nil {
 		errs = append(errs, a.redis.Close())
 	}
@@ -135,6 +255,50 @@ func (a *App) ready(ctx context.Context) error {
 			return fmt.Errorf("redis: %w", err)
 		}
 	}
+	return nil
+}
+
+// grantListener applies the quota grants of a newly loaded campaign. Grants are
+// idempotent by id, so instances applying the same grant concurrently is safe;
+// a failure is logged and retried at the next load, and never blocks the load.
+func (a *App) grantListener(ctx context.Context, s *catalog.Snapshot) error {
+	n, err := a.activity.ApplyPendingGrants(ctx, func(id int64) (activity.Activity, bool) {
+		act, ok := s.Activities[id]
+		return act, ok
+	})
+	if err != nil {
+		a.log.Error("applying quota grants", "err", err)
+	}
+	if n > 0 {
+		a.log.Info("quota grants applied", "grants", n)
+	}
+	return nil
+}
+
+// publishStockZero emits activity_sku_stock_zero when a SKU sells out.
+func (a *App) publishStockZero(newID func() string, now func() time.Time) func(context.Context, int64) {
+	return func(ctx context.Context, sku int64) {
+		id := newID()
+		body, err := bus.NewEnvelope(id, now(), map[string]int64{"sku": sku})
+		if err == nil {
+			err = a.bus.Publish(ctx, bus.Message{Topic: outbox.TopicSKUStockZero, ID: id, Body: body})
+		}
+		if err != nil {
+			a.log.Warn("publishing activity_sku_stock_zero", "sku", sku, "err", err)
+		}
+	}
+}
+
+// skuStockZero consumes activity_sku_stock_zero: the SKU's counter already
+// refuses every take, so the event is recorded for operators.
+func (a *App) skuStockZero(_ context.Context, m bus.Message) error {
+	var data struct {
+		SKU int64 `json:"sku"`
+	}
+	if _, _, err := bus.DecodeEnvelope(m.Body, &data); err != nil {
+		return err
+	}
+	a.log.Info("sku sold out", "sku", data.SKU)
 	return nil
 }
 

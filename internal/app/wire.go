@@ -20,10 +20,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/bigmarket/bigmarket/internal/auth"
+	"github.com/bigmarket/bigmarket/internal/award"
 	"github.com/bigmarket/bigmarket/internal/campaign"
 	"github.com/bigmarket/bigmarket/internal/catalog"
 	"github.com/bigmarket/bigmarket/internal/config"
+	"github.com/bigmarket/bigmarket/internal/platform/bus"
+	"github.com/bigmarket/bigmarket/internal/platform/bus/rabbitmq"
 	"github.com/bigmarket/bigmarket/internal/platform/counter"
+	"github.com/bigmarket/bigmarket/internal/platform/ratelimit"
 	"github.com/bigmarket/bigmarket/internal/platform/redisx"
 	"github.com/bigmarket/bigmarket/internal/store/sqldb"
 	"github.com/bigmarket/bigmarket/internal/strategy"
@@ -194,4 +199,60 @@ func (c campaignService) Export(ctx context.Context) ([]byte, error) {
 		return nil, err
 	}
 	return campaign.Export(camp)
+}
+
+// redisPrefix is the key prefix of every Redis-backed piece.
+func redisPrefix(cfg config.Config) string {
+	return redisx.Config{Prefix: cfg.Redis.Prefix}.KeyPrefix()
+}
+
+// newBus returns RabbitMQ when configured, else the in-process bus.
+func newBus(cfg config.Config, log *slog.Logger) (bus.Bus, error) {
+	if cfg.RabbitMQ.URL == "" {
+		return bus.NewMemory(bus.MemoryConfig{Logger: log}), nil
+	}
+	b, err := rabbitmq.New(rabbitmq.Config{
+		URL:         cfg.RabbitMQ.URL,
+		Exchange:    cfg.RabbitMQ.Exchange,
+		QueuePrefix: cfg.RabbitMQ.QueuePrefix,
+		Logger:      log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rabbitmq: %w", err)
+	}
+	return b, nil
+}
+
+// webhooks converts the configured award webhooks.
+func webhooks(cfg config.Config) map[award.Key]award.WebhookConfig {
+	out := make(map[award.Key]award.WebhookConfig, len(cfg.Webhooks))
+	for k, w := range cfg.Webhooks {
+		out[award.Key(k)] = award.WebhookConfig{URL: w.URL, Secret: w.Secret}
+	}
+	return out
+}
+
+// newAuthenticator builds the app-token and JWT checks. In open mode without a
+// JWT secret it returns an authenticator that refuses the _by_token endpoints.
+func newAuthenticator(cfg config.Config) (*auth.Authenticator, error) {
+	a, err := auth.New(auth.Config{
+		Mode:      auth.Mode(cfg.Auth.Mode),
+		JWTSecret: []byte(cfg.Auth.JWTSecret),
+		AppTokens: cfg.Auth.AppTokens,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("authentication: %w", err)
+	}
+	return a, nil
+}
+
+// limiterFactory builds per-user draw rate limiters: Redis-backed when Redis is
+// configured (the limit holds across the fleet), else in process.
+func limiterFactory(rc redis.UniversalClient, prefix string) func(ratelimit.Config) (ratelimit.Limiter, error) {
+	return func(c ratelimit.Config) (ratelimit.Limiter, error) {
+		if rc != nil {
+			return ratelimit.NewRedis(rc, prefix, c, nil)
+		}
+		return ratelimit.NewMemory(c, ratelimit.MemoryOptions{})
+	}
 }

@@ -3,6 +3,10 @@ package httpapi
 import (
 	"errors"
 
+	"github.com/bigmarket/bigmarket/internal/activity"
+	"github.com/bigmarket/bigmarket/internal/award"
+	"github.com/bigmarket/bigmarket/internal/credit"
+	"github.com/bigmarket/bigmarket/internal/draw"
 	"github.com/bigmarket/bigmarket/internal/strategy"
 )
 
@@ -15,6 +19,25 @@ var errorCodes = []struct {
 }{
 	{strategy.ErrNotArmed, CodeNotAssembled, "strategy not assembled"},
 	{strategy.ErrWeightNotConfigured, CodeWeightNotSet, "rule_weight not configured"},
+	{draw.ErrDegraded, CodeDegraded, "degraded: draws are switched off for now"},
+	{draw.ErrRateLimited, CodeRateLimited, "too many requests: rate limited"},
+	{draw.ErrCircuitOpen, CodeCircuitBroken, "circuit broken: try again later"},
+	{draw.ErrUnknownStage, CodeIllegalParameter, "no active stage for this channel and source"},
+	{activity.ErrUnknownActivity, CodeIllegalParameter, "unknown activity"},
+	{activity.ErrUnknownSKU, CodeIllegalParameter, "unknown sku"},
+	{activity.ErrInvalid, CodeIllegalParameter, "invalid request"},
+	{activity.ErrNotOpen, CodeActivityNotOpen, "activity not open"},
+	{activity.ErrNotInDate, CodeActivityNotDate, "activity not in date"},
+	{activity.ErrSKUStockOut, CodeSKUStockOut, "sku stock insufficient"},
+	{activity.ErrTotalQuota, CodeTotalQuotaOut, "total quota insufficient"},
+	{activity.ErrMonthQuota, CodeMonthQuotaOut, "month quota insufficient"},
+	{activity.ErrDayQuota, CodeDayQuotaOut, "day quota insufficient"},
+	{activity.ErrOrderUsed, CodeOrderUsed, "raffle order already used"},
+	{activity.ErrDuplicate, CodeDuplicate, "duplicate request"},
+	{credit.ErrInsufficient, CodeCreditShort, "credit insufficient"},
+	{credit.ErrDuplicate, CodeDuplicate, "duplicate request"},
+	{credit.ErrInvalidAmount, CodeIllegalParameter, "invalid amount"},
+	{award.ErrConfigNotRange, CodeAwardConfigRange, "award config is not a range"},
 }
 
 // mapError returns the codeError for a known domain error, or err itself.

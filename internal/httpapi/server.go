@@ -31,6 +31,9 @@ type Config struct {
 	MaxBodyBytes int64
 	// Logger receives request errors. Nil discards.
 	Logger *slog.Logger
+	// Auth checks app tokens and user JWTs. Nil means open mode with the
+	// _by_token endpoints refused.
+	Auth Authenticator
 	// Registry receives the HTTP metrics and is served at /metrics. Nil means no
 	// metrics.
 	Registry *prometheus.Registry
@@ -43,6 +46,10 @@ type Deps struct {
 	Campaigns CampaignService
 	// Switches serves dcc/update_config and the admin switches endpoints.
 	Switches SwitchService
+	// Activity serves the activity endpoints and the draw.
+	Activity ActivityService
+	// Ops serves the erp and operator endpoints.
+	Ops OpsService
 	// Ready reports whether the instance can serve (database reachable, …).
 	Ready func(ctx context.Context) error
 }
@@ -99,6 +106,8 @@ func (s *Server) routes() {
 	s.strategyRoutes()
 	s.adminRoutes()
 	s.switchRoutes()
+	s.activityRoutes()
+	s.opsRoutes()
 }
 
 // handlerFunc answers a request with data or an error mapped to a code.

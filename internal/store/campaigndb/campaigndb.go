@@ -219,13 +219,9 @@ func (s *Store) apply(ctx context.Context, tx *sql.Tx, c *campaign.Campaign, ms 
 	if err := exec(q.upsertMeta, metaVersion, strconv.Itoa(c.Version), ms, ms); err != nil {
 		return campaign.Summary{}, fmt.Errorf("meta version: %w", err)
 	}
-	rev, err := readRevision(tx.QueryRowContext(ctx, q.lockRevision))
+	rev, err := s.bumpRevision(ctx, tx, ms)
 	if err != nil {
 		return campaign.Summary{}, err
-	}
-	rev++
-	if err := exec(q.upsertMeta, metaRevision, strconv.FormatInt(rev, 10), ms, ms); err != nil {
-		return campaign.Summary{}, fmt.Errorf("meta revision: %w", err)
 	}
 	return campaign.Summary{
 		Awards: len(c.Awards), Trees: len(c.Trees), Strategies: len(c.Strategies),
@@ -592,6 +588,45 @@ func loadStrategies(ctx context.Context, tx *sql.Tx, c *campaign.Campaign) error
 	})
 	if err != nil {
 		return fmt.Errorf("strategy_award: %w", err)
+	}
+	return nil
+}
+
+// bumpRevision increments the configuration revision inside tx and returns it.
+func (s *Store) bumpRevision(ctx context.Context, tx *sql.Tx, ms int64) (int64, error) {
+	rev, err := readRevision(tx.QueryRowContext(ctx, s.q.lockRevision))
+	if err != nil {
+		return 0, err
+	}
+	rev++
+	if _, err := tx.ExecContext(ctx, s.q.upsertMeta, metaRevision, strconv.FormatInt(rev, 10), ms, ms); err != nil {
+		return 0, fmt.Errorf("meta revision: %w", err)
+	}
+	return rev, nil
+}
+
+const qActivateStage = `UPDATE raffle_activity_stage SET state = 'active', update_time = ? WHERE id = ?`
+
+// ActivateStage sets a stage active and bumps the configuration revision, so
+// every instance shows it within a poll. An unknown id returns
+// sqldb.ErrNotFound.
+func (s *Store) ActivateStage(ctx context.Context, id int64) error {
+	ms := s.now().UnixMilli()
+	err := sqldb.InTx(ctx, s.db.Config(), func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, qActivateStage, ms, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return sqldb.ErrNotFound
+		}
+		_, err = s.bumpRevision(ctx, tx, ms)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("activate stage[%d]: %w", id, err)
 	}
 	return nil
 }

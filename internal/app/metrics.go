@@ -1,0 +1,93 @@
+package app
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/bigmarket/bigmarket/internal/award"
+	"github.com/bigmarket/bigmarket/internal/outbox"
+)
+
+// metrics are the domain metrics of DESIGN §5 (the HTTP ones live in httpapi).
+type metrics struct {
+	draws      *prometheus.CounterVec
+	deliveries *prometheus.CounterVec
+}
+
+func newMetrics(reg *prometheus.Registry, a *App) *metrics {
+	m := &metrics{
+		draws: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bigmarket_draws_total",
+			Help: "Successful activity draws by strategy and award.",
+		}, []string{"strategy", "award"}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bigmarket_award_deliveries_total",
+			Help: "Award deliveries by outcome (credited, webhook, pending_manual, already_done, config_error, error).",
+		}, []string{"outcome"}),
+	}
+	reg.MustRegister(m.draws, m.deliveries, &stateCollector{app: a})
+	relayStat := func(name, help string, f func(outbox.RelayStats) int64) {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(f(a.relay.Stats())) }))
+	}
+	relayStat("bigmarket_outbox_published_total", "Outbox tasks published by the relay.", func(s outbox.RelayStats) int64 { return s.Published })
+	relayStat("bigmarket_outbox_publish_errors_total", "Relay publish failures (left for the retry job).", func(s outbox.RelayStats) int64 { return s.PublishErrors })
+	relayStat("bigmarket_outbox_dropped_total", "Relay handoffs dropped on a full queue (left for the retry job).", func(s outbox.RelayStats) int64 { return s.Dropped })
+	return m
+}
+
+func (m *metrics) drew(strategyID, awardID int64) {
+	m.draws.WithLabelValues(strconv.FormatInt(strategyID, 10), strconv.FormatInt(awardID, 10)).Inc()
+}
+
+func (m *metrics) delivered(o award.Outcome, _ award.SendAward, _ error) {
+	m.deliveries.WithLabelValues(string(o)).Inc()
+}
+
+// stateCollector reports stock left per award and the outbox backlog by state at
+// scrape time; the backlog query scans every shard, so it is cached for 5 s.
+type stateCollector struct {
+	app *App
+
+	mu      sync.Mutex
+	at      time.Time
+	backlog map[outbox.State]int64
+}
+
+var (
+	stockDesc   = prometheus.NewDesc("bigmarket_award_stock_left", "Award stock left (count minus units taken).", []string{"strategy", "award"}, nil)
+	backlogDesc = prometheus.NewDesc("bigmarket_outbox_tasks", "Outbox tasks by state, across shards.", []string{"state"}, nil)
+)
+
+func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- stockDesc
+	ch <- backlogDesc
+}
+
+func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	for _, st := range c.app.catalog.Current().Campaign.Strategies {
+		for _, aw := range st.Awards {
+			left, err := c.app.engine.Left(ctx, st.ID, aw.AwardID)
+			if err != nil {
+				continue
+			}
+			ch <- prometheus.MustNewConstMetric(stockDesc, prometheus.GaugeValue, float64(left), strconv.FormatInt(st.ID, 10), strconv.FormatInt(aw.AwardID, 10))
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if time.Since(c.at) > 5*time.Second {
+		if b, err := c.app.tasks.CountByState(ctx); err == nil {
+			c.backlog, c.at = b, time.Now()
+		}
+	}
+	for state, n := range c.backlog {
+		ch <- prometheus.MustNewConstMetric(backlogDesc, prometheus.GaugeValue, float64(n), string(state))
+	}
+}

@@ -1,0 +1,137 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/bigmarket/bigmarket/internal/activity"
+	"github.com/bigmarket/bigmarket/internal/catalog"
+	"github.com/bigmarket/bigmarket/internal/httpapi"
+	"github.com/bigmarket/bigmarket/internal/outbox"
+	"github.com/bigmarket/bigmarket/internal/store/activitydb"
+	"github.com/bigmarket/bigmarket/internal/store/awarddb"
+	"github.com/bigmarket/bigmarket/internal/store/campaigndb"
+	"github.com/bigmarket/bigmarket/internal/store/creditdb"
+	"github.com/bigmarket/bigmarket/internal/store/outboxdb"
+	"github.com/bigmarket/bigmarket/internal/store/sqldb"
+	"github.com/bigmarket/bigmarket/internal/store/strategydb"
+	"github.com/bigmarket/bigmarket/internal/strategy"
+)
+
+// opsService serves the operator endpoints by reading the stores of every
+// context; it holds no rules of its own.
+type opsService struct {
+	db         *sqldb.DB
+	catalog    *catalog.Catalog
+	engine     *strategy.Engine
+	activity   *activity.Service
+	activities *activitydb.Store
+	records    *awarddb.Store
+	credits    *creditdb.Store
+	tasks      *outboxdb.Store
+	relay      *outbox.Relay
+	campaigns  *campaigndb.Store
+	// extra adds per-user sections from other contexts (rebate orders, …).
+	extra map[string]func(ctx context.Context, userID string) (any, error)
+	now   func() time.Time
+}
+
+var _ httpapi.OpsService = (*opsService)(nil)
+
+func (o *opsService) RecentRaffleOrders(ctx context.Context, limit int) ([]activity.RaffleOrder, error) {
+	return o.activities.RecentRaffleOrders(ctx, limit)
+}
+
+func (o *opsService) Stages(context.Context) []activity.Stage { return o.catalog.Current().Stages }
+
+func (o *opsService) ActivateStage(ctx context.Context, id int64) error {
+	err := o.campaigns.ActivateStage(ctx, id)
+	if errors.Is(err, sqldb.ErrNotFound) {
+		return fmt.Errorf("stage[%d]: %w", id, activity.ErrInvalid)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = o.catalog.Reload(ctx, false)
+	return err
+}
+
+func (o *opsService) GrantQuota(ctx context.Context, g activity.Grant) error {
+	act, ok := o.catalog.Current().Activities[g.ActivityID]
+	if !ok {
+		return fmt.Errorf("grant[%s] activity[%d]: %w", g.ID, g.ActivityID, activity.ErrUnknownActivity)
+	}
+	return o.activity.ApplyGrant(ctx, g, act)
+}
+
+func (o *opsService) User(ctx context.Context, userID string) (httpapi.UserData, error) {
+	var d httpapi.UserData
+	var err error
+	day, month := o.activity.Periods(o.now())
+	if d.Accounts, err = o.activities.AccountsByUser(ctx, userID, day, month); err != nil {
+		return d, err
+	}
+	if d.RaffleOrders, err = o.activities.RaffleOrdersByUser(ctx, userID, 100); err != nil {
+		return d, err
+	}
+	if d.QuotaOrders, err = o.activities.QuotaOrdersByUser(ctx, userID, 100); err != nil {
+		return d, err
+	}
+	if d.AwardRecords, err = o.records.ListByUser(ctx, userID, 100); err != nil {
+		return d, err
+	}
+	if d.Balance, err = o.credits.Balance(ctx, userID); err != nil {
+		return d, err
+	}
+	if d.Ledger, err = o.credits.Ledger(ctx, userID, 100); err != nil {
+		return d, err
+	}
+	for name, f := range o.extra {
+		v, err := f(ctx, userID)
+		if err != nil {
+			return d, err
+		}
+		if d.Extra == nil {
+			d.Extra = map[string]any{}
+		}
+		d.Extra[name] = v
+	}
+	return d, nil
+}
+
+func (o *opsService) Tasks(ctx context.Context, state outbox.State, limit int) ([]outbox.Task, error) {
+	return o.tasks.List(ctx, state, limit)
+}
+
+// RetryTask resets a task and publishes it at once.
+func (o *opsService) RetryTask(ctx context.Context, id string) (outbox.Task, error) {
+	t, err := o.tasks.Reset(ctx, id, o.now())
+	if err != nil {
+		return outbox.Task{}, err
+	}
+	o.relay.Enqueue(t)
+	return t, nil
+}
+
+// Stock lists every award of every strategy in force with its configured count,
+// the units the live counter has taken and the award records that took stock.
+func (o *opsService) Stock(ctx context.Context) ([]httpapi.StockRow, error) {
+	durable := strategydb.New(o.db)
+	var rows []httpapi.StockRow
+	for _, st := range o.catalog.Current().Campaign.Strategies {
+		for _, a := range st.Awards {
+			left, err := o.engine.Left(ctx, st.ID, a.AwardID)
+			if err != nil {
+				return nil, err
+			}
+			rec, err := durable.CountTakes(ctx, st.ID, a.AwardID)
+			if err != nil {
+				return nil, err
+			}
+			rows = append(rows, httpapi.StockRow{StrategyID: st.ID, AwardID: a.AwardID, Count: a.Count, Taken: a.Count - left, Recorded: rec})
+		}
+	}
+	return rows, nil
+}

@@ -1,0 +1,930 @@
+// Package activitydb stores quota accounts, raffle orders, quota orders, grants
+// and SKU stock surpluses (activity.Store), and runs the quota step of a draw in
+// the transaction that records its award (Store.Draw).
+//
+// Per-user rows live on the user's shard (sqldb routes). Every transaction that
+// changes a user's quota rows touches the account row first (a locking read in a
+// draw, the upsert in a quota order), so that on MySQL two of them for the same
+// user and activity serialise on that row, and lock rows in one order:
+// raffle_activity_order → raffle_activity_account → month row → day row →
+// user_raffle_order. Day and month rows are looked up with plain reads under that
+// lock and created by INSERT, never probed by a locking read or UPDATE of a
+// missing key, so that InnoDB takes no gap locks (which would make two users'
+// first draws of a day deadlock on a shared gap). On SQLite the single writer
+// serialises everything.
+package activitydb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bigmarket/bigmarket/internal/activity"
+	"github.com/bigmarket/bigmarket/internal/money"
+	"github.com/bigmarket/bigmarket/internal/store/campaigndb"
+	"github.com/bigmarket/bigmarket/internal/store/sqldb"
+)
+
+var _ activity.Store = (*Store)(nil)
+
+// Limits of the list methods.
+const (
+	DefaultListLimit = 50
+	MaxListLimit     = 1000
+)
+
+// Store implements activity.Store on a sqldb.DB. It is safe for concurrent use.
+type Store struct {
+	db *sqldb.DB
+	q  queries
+
+	// On SQLite, the draw's statements are prepared once on the writer
+	// connection (parsing them is a third of a draw's CPU otherwise); nil
+	// until then, and always nil on MySQL (one round trip per statement with
+	// interpolated parameters, which a server-side prepare would double).
+	stmts  atomic.Pointer[map[string]*sql.Stmt]
+	prepMu sync.Mutex
+}
+
+// New returns a Store on db.
+func New(db *sqldb.DB) *Store { return &Store{db: db, q: newQueries(db.Dialect())} }
+
+// queries are the statements that depend on the dialect, built once.
+type queries struct {
+	lockAccount, upsertAccount, lockQuotaOrder string
+}
+
+func newQueries(d sqldb.Dialect) queries {
+	add := func(col string) string { return col + " = " + col + " + " + d.Excluded(col) }
+	return queries{
+		lockAccount: `SELECT total_count, total_count_surplus, day_count, month_count
+			FROM raffle_activity_account{{suffix}} WHERE user_id = ? AND activity_id = ?` + d.ForUpdate(),
+		upsertAccount: `INSERT INTO raffle_activity_account{{suffix}} (user_id, activity_id, total_count, total_count_surplus,
+			day_count, day_count_surplus, month_count, month_count_surplus, create_time, update_time)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ` +
+			d.Upsert([]string{"user_id", "activity_id"},
+				add("total_count"), add("total_count_surplus"), add("day_count"), add("day_count_surplus"),
+				add("month_count"), add("month_count_surplus"), "update_time = "+d.Excluded("update_time")),
+		lockQuotaOrder: qQuotaOrder + d.ForUpdate(),
+	}
+}
+
+// queryer is what *sql.DB and *sql.Tx offer for reads.
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// ---------------------------------------------------------------------------
+// Draw
+
+// DrawInput is what Draw needs.
+type DrawInput struct {
+	// UserID is the user drawing; it selects the shard.
+	UserID string
+	// Activity is the activity drawn (its id, name and strategy are copied into
+	// a new raffle order). Draw does not check its state or dates: the caller
+	// runs Activity.Check first.
+	Activity activity.Activity
+	// OrderID is the id of the new raffle order (at most 32 characters), used
+	// only when the user has no unused order for the activity.
+	OrderID string
+	// Now is the time of the draw (order time and row timestamps).
+	Now time.Time
+	// Day and Month are the period keys of Now (activity.DayKey, MonthKey).
+	Day, Month string
+}
+
+// Draw runs the quota step of a draw and the caller's raffle in ONE transaction
+// on the user's shard:
+//
+//  1. the account row is locked (FOR UPDATE on MySQL), so that concurrent draws
+//     of the same user on the activity run one after the other;
+//  2. an unused raffle order (state create) of the user for the activity is
+//     reused if one exists (Partake.Reused, no quota consumed); otherwise the
+//     total surplus (no account → activity.ErrTotalQuota), the month row's and
+//     the day row's surplus (activity.ErrMonthQuota, activity.ErrDayQuota; the
+//     rows are created from the account's per-month and per-day quota when
+//     missing) are each decremented by one and a raffle order is inserted in
+//     state create with in.OrderID;
+//  3. raffle is called with the transaction, the user's route and the partake
+//     (TotalUsed, TodayUsed counting this draw): it runs the engine and writes
+//     the award record and the outbox task with tx;
+//  4. the order is marked used (0 rows → activity.ErrOrderUsed), and the
+//     transaction commits.
+//
+// Any error, raffle's included, rolls everything back and is returned wrapped
+// (errors.Is works). The returned Partake's order is in state used.
+//
+// The transaction is retried as a whole when the engine reports a transient
+// conflict (SQLITE_BUSY, MySQL deadlock or lock wait timeout; see sqldb.InTx), so
+// raffle may run more than once for one Draw. It must keep no effects outside tx,
+// or make them idempotent: the partake of a retry normally carries the same order
+// id (the reused order, or in.OrderID), so a raffle that took award stock may
+// remember its result by order id and reuse it instead of taking stock again. A
+// unit taken by an attempt that rolled back and is not reused is lost:
+// undersell, never oversell. raffle must write through tx only, never through
+// the shard's pools (with SQLite, the one writer connection is tx's: using
+// Write() there waits forever).
+//
+// An empty UserID or OrderID or a non-positive activity id returns
+// activity.ErrInvalid.
+func (s *Store) Draw(ctx context.Context, in DrawInput, raffle func(tx *sql.Tx, r sqldb.Route, p activity.Partake) error) (activity.Partake, error) {
+	if in.UserID == "" || in.OrderID == "" || in.Activity.ID <= 0 {
+		return activity.Partake{}, fmt.Errorf("draw: user[%s] activity[%d] order[%s]: %w", in.UserID, in.Activity.ID, in.OrderID, activity.ErrInvalid)
+	}
+	s.prepareDraw(ctx)
+	var out activity.Partake
+	err := s.db.InUserTx(ctx, in.UserID, func(tx *sql.Tx, r sqldb.Route) error {
+		t := s.stmtTx(ctx, tx)
+		p, err := s.partake(t, r, in)
+		if err != nil {
+			return err
+		}
+		if err := raffle(tx, r, p); err != nil {
+			return err
+		}
+		res, err := t.exec(r.SQL(qMarkUsed), in.Now.UnixMilli(), in.UserID, p.Order.OrderID)
+		if err != nil {
+			return fmt.Errorf("mark order[%s] used: %w", p.Order.OrderID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("mark order[%s] used: %w", p.Order.OrderID, err)
+		} else if n == 0 {
+			return fmt.Errorf("mark order[%s] used: %w", p.Order.OrderID, activity.ErrOrderUsed)
+		}
+		p.Order.State = activity.RaffleOrderUsed
+		out = p
+		return nil
+	})
+	if err != nil {
+		return activity.Partake{}, fmt.Errorf("draw: user[%s] activity[%d]: %w", in.UserID, in.Activity.ID, err)
+	}
+	return out, nil
+}
+
+const (
+	qUnusedOrder = `SELECT activity_name, strategy_id, order_id, order_time FROM user_raffle_order{{suffix}}
+		WHERE user_id = ? AND activity_id = ? AND order_state = 'create' ORDER BY id LIMIT 1`
+	qDayRow = `SELECT day_count, day_count_surplus FROM raffle_activity_account_day{{suffix}}
+		WHERE user_id = ? AND activity_id = ? AND day = ?`
+	// qPeriods reads the month row (kind 1) and the day row (kind 2) at once.
+	qPeriods = `SELECT 1, month_count, month_count_surplus FROM raffle_activity_account_month{{suffix}}
+		WHERE user_id = ? AND activity_id = ? AND month = ?
+		UNION ALL
+		SELECT 2, day_count, day_count_surplus FROM raffle_activity_account_day{{suffix}}
+		WHERE user_id = ? AND activity_id = ? AND day = ?`
+	qTakeTotal = `UPDATE raffle_activity_account{{suffix}}
+		SET total_count_surplus = total_count_surplus - 1, update_time = ?
+		WHERE user_id = ? AND activity_id = ? AND total_count_surplus > 0`
+	qTakeMonth = `UPDATE raffle_activity_account_month{{suffix}}
+		SET month_count_surplus = month_count_surplus - 1, update_time = ?
+		WHERE user_id = ? AND activity_id = ? AND month = ? AND month_count_surplus > 0`
+	qTakeDay = `UPDATE raffle_activity_account_day{{suffix}}
+		SET day_count_surplus = day_count_surplus - 1, update_time = ?
+		WHERE user_id = ? AND activity_id = ? AND day = ? AND day_count_surplus > 0`
+	qInsertMonth = `INSERT INTO raffle_activity_account_month{{suffix}} (user_id, activity_id, month, month_count,
+		month_count_surplus, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	qInsertDay = `INSERT INTO raffle_activity_account_day{{suffix}} (user_id, activity_id, day, day_count,
+		day_count_surplus, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	qInsertRaffleOrder = `INSERT INTO user_raffle_order{{suffix}} (user_id, activity_id, activity_name, strategy_id,
+		order_id, order_time, order_state, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qMarkUsed = `UPDATE user_raffle_order{{suffix}} SET order_state = 'used', update_time = ?
+		WHERE user_id = ? AND order_id = ? AND order_state = 'create'`
+)
+
+// accountRow is the part of an account row a draw needs.
+type accountRow struct {
+	total, totalSurplus, day, month int64
+}
+
+// periodRow is a day or month row: its quota and surplus.
+type periodRow struct {
+	count, surplus int64
+	found          bool
+}
+
+// partake is steps 1–2 of Draw.
+func (s *Store) partake(t stmtTx, r sqldb.Route, in DrawInput) (activity.Partake, error) {
+	user, act := in.UserID, in.Activity.ID
+	var acc accountRow
+	err := t.queryRow(r.SQL(s.q.lockAccount), user, act).Scan(&acc.total, &acc.totalSurplus, &acc.day, &acc.month)
+	hasAccount := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return activity.Partake{}, fmt.Errorf("lock account: %w", err)
+	}
+
+	o := activity.RaffleOrder{UserID: user, ActivityID: act, State: activity.RaffleOrderCreate}
+	var ms int64
+	err = t.queryRow(r.SQL(qUnusedOrder), user, act).Scan(&o.ActivityName, &o.StrategyID, &o.OrderID, &ms)
+	switch {
+	case err == nil:
+		o.OrderTime = time.UnixMilli(ms)
+		p := activity.Partake{Order: o, Reused: true}
+		if hasAccount {
+			p.TotalUsed = acc.total - acc.totalSurplus
+		}
+		day, err := period(t.ctx, t, r.SQL(qDayRow), user, act, in.Day)
+		if err != nil {
+			return activity.Partake{}, fmt.Errorf("read day[%s]: %w", in.Day, err)
+		}
+		if day.found {
+			p.TodayUsed = day.count - day.surplus
+		}
+		return p, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return activity.Partake{}, fmt.Errorf("find unused order: %w", err)
+	}
+
+	if !hasAccount || acc.totalSurplus <= 0 {
+		return activity.Partake{}, activity.ErrTotalQuota
+	}
+	month, day, err := periods(t.ctx, t, r, user, act, in.Month, in.Day)
+	if err != nil {
+		return activity.Partake{}, err
+	}
+	if !month.found {
+		month.count, month.surplus = acc.month, acc.month
+	}
+	if month.surplus <= 0 {
+		return activity.Partake{}, fmt.Errorf("month[%s]: %w", in.Month, activity.ErrMonthQuota)
+	}
+	if !day.found {
+		day.count, day.surplus = acc.day, acc.day
+	}
+	if day.surplus <= 0 {
+		return activity.Partake{}, fmt.Errorf("day[%s]: %w", in.Day, activity.ErrDayQuota)
+	}
+
+	now := in.Now.UnixMilli()
+	if err := t.mustUpdate(r.SQL(qTakeTotal), activity.ErrTotalQuota, now, user, act); err != nil {
+		return activity.Partake{}, fmt.Errorf("take total: %w", err)
+	}
+	if month.found {
+		err = t.mustUpdate(r.SQL(qTakeMonth), activity.ErrMonthQuota, now, user, act, in.Month)
+	} else {
+		_, err = t.exec(r.SQL(qInsertMonth), user, act, in.Month, month.count, month.count-1, now, now)
+	}
+	if err != nil {
+		return activity.Partake{}, fmt.Errorf("take month[%s]: %w", in.Month, err)
+	}
+	if day.found {
+		err = t.mustUpdate(r.SQL(qTakeDay), activity.ErrDayQuota, now, user, act, in.Day)
+	} else {
+		_, err = t.exec(r.SQL(qInsertDay), user, act, in.Day, day.count, day.count-1, now, now)
+	}
+	if err != nil {
+		return activity.Partake{}, fmt.Errorf("take day[%s]: %w", in.Day, err)
+	}
+
+	o.ActivityName, o.StrategyID, o.OrderID, o.OrderTime = in.Activity.Name, in.Activity.StrategyID, in.OrderID, time.UnixMilli(now)
+	_, err = t.exec(r.SQL(qInsertRaffleOrder), user, act, o.ActivityName, o.StrategyID, o.OrderID, now,
+		string(activity.RaffleOrderCreate), now, now)
+	if err != nil {
+		if s.db.Dialect().IsDuplicate(err) {
+			err = fmt.Errorf("%w: %w: %w", activity.ErrDuplicate, sqldb.ErrDuplicate, err)
+		}
+		return activity.Partake{}, fmt.Errorf("insert raffle order[%s]: %w", o.OrderID, err)
+	}
+	return activity.Partake{
+		Order:     o,
+		TotalUsed: acc.total - (acc.totalSurplus - 1),
+		TodayUsed: day.count - (day.surplus - 1),
+	}, nil
+}
+
+// periods reads the month row month and the day row day in one statement.
+func periods(ctx context.Context, q queryer, r sqldb.Route, user string, act int64, month, day string) (m, d periodRow, err error) {
+	rows, err := q.QueryContext(ctx, r.SQL(qPeriods), user, act, month, user, act, day)
+	if err != nil {
+		return m, d, fmt.Errorf("read month[%s] day[%s]: %w", month, day, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var kind int
+		var p periodRow
+		if err := rows.Scan(&kind, &p.count, &p.surplus); err != nil {
+			return m, d, fmt.Errorf("read month[%s] day[%s]: %w", month, day, err)
+		}
+		p.found = true
+		if kind == 1 {
+			m = p
+		} else {
+			d = p
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return m, d, fmt.Errorf("read month[%s] day[%s]: %w", month, day, err)
+	}
+	return m, d, nil
+}
+
+// period reads a day row (query is qDayRow, routed).
+func period(ctx context.Context, q queryer, query, user string, act int64, key string) (periodRow, error) {
+	var p periodRow
+	err := q.QueryRowContext(ctx, query, user, act, key).Scan(&p.count, &p.surplus)
+	if errors.Is(err, sql.ErrNoRows) {
+		return periodRow{}, nil
+	}
+	if err != nil {
+		return periodRow{}, err
+	}
+	p.found = true
+	return p, nil
+}
+
+// drawQueries are the statements of Draw, prepared once on SQLite.
+func (s *Store) drawQueries() []string {
+	return []string{s.q.lockAccount, qUnusedOrder, qDayRow, qPeriods, qTakeTotal, qTakeMonth, qTakeDay,
+		qInsertMonth, qInsertDay, qInsertRaffleOrder, qMarkUsed}
+}
+
+// prepareDraw prepares Draw's statements on SQLite's writer connection, once.
+// It runs outside any transaction (preparing through the pool needs the one
+// writer connection). A failure is not an error: Draw then runs plain
+// statements and the next call tries again.
+func (s *Store) prepareDraw(ctx context.Context) {
+	if s.db.Driver() != sqldb.DriverSQLite || s.stmts.Load() != nil {
+		return
+	}
+	s.prepMu.Lock()
+	defer s.prepMu.Unlock()
+	if s.stmts.Load() != nil {
+		return
+	}
+	w := s.db.Shard(0).Write()
+	m := map[string]*sql.Stmt{}
+	for _, q := range s.drawQueries() {
+		q = sqldb.Route{}.SQL(q)
+		st, err := w.PrepareContext(ctx, q)
+		if err != nil {
+			for _, st := range m {
+				st.Close()
+			}
+			return
+		}
+		m[q] = st
+	}
+	s.stmts.Store(&m)
+}
+
+// stmtTx runs the statements of one transaction through the prepared
+// statements when there are some, else as plain statements. Queries are
+// routed SQL.
+type stmtTx struct {
+	ctx   context.Context
+	tx    *sql.Tx
+	stmts map[string]*sql.Stmt
+}
+
+func (s *Store) stmtTx(ctx context.Context, tx *sql.Tx) stmtTx {
+	t := stmtTx{ctx: ctx, tx: tx}
+	if m := s.stmts.Load(); m != nil {
+		t.stmts = *m
+	}
+	return t
+}
+
+func (t stmtTx) exec(query string, args ...any) (sql.Result, error) {
+	if st, ok := t.stmts[query]; ok {
+		return t.tx.StmtContext(t.ctx, st).ExecContext(t.ctx, args...)
+	}
+	return t.tx.ExecContext(t.ctx, query, args...)
+}
+
+func (t stmtTx) queryRow(query string, args ...any) *sql.Row {
+	if st, ok := t.stmts[query]; ok {
+		return t.tx.StmtContext(t.ctx, st).QueryRowContext(t.ctx, args...)
+	}
+	return t.tx.QueryRowContext(t.ctx, query, args...)
+}
+
+// QueryRowContext makes stmtTx a queryer (the transaction's ctx is used).
+func (t stmtTx) QueryRowContext(_ context.Context, query string, args ...any) *sql.Row {
+	return t.queryRow(query, args...)
+}
+
+// QueryContext makes stmtTx a queryer (the transaction's ctx is used).
+func (t stmtTx) QueryContext(_ context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st, ok := t.stmts[query]; ok {
+		return t.tx.StmtContext(t.ctx, st).QueryContext(t.ctx, args...)
+	}
+	return t.tx.QueryContext(t.ctx, query, args...)
+}
+
+// mustUpdate runs an UPDATE that must change one row; zero rows returns none.
+func (t stmtTx) mustUpdate(query string, none error, args ...any) error {
+	res, err := t.exec(query, args...)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return none
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------------------
+// Reads
+
+const (
+	qAccount = `SELECT total_count, total_count_surplus, day_count, month_count
+		FROM raffle_activity_account{{suffix}} WHERE user_id = ? AND activity_id = ?`
+	qTodayDraws = `SELECT day_count - day_count_surplus FROM raffle_activity_account_day{{suffix}}
+		WHERE user_id = ? AND activity_id = ? AND day = ?`
+	qTotalDraws = `SELECT total_count - total_count_surplus FROM raffle_activity_account{{suffix}}
+		WHERE user_id = ? AND activity_id = ?`
+	qAccountsByUser = `SELECT activity_id FROM raffle_activity_account{{suffix}} WHERE user_id = ? ORDER BY activity_id`
+)
+
+// Account returns userID's quota on the activity: the account's total and
+// surplus, and day/month figures from the day and month rows when they exist,
+// else the account's per-day/per-month quota (what a fresh row would get). A
+// user without an account reads as the zero Account, without error.
+func (s *Store) Account(ctx context.Context, userID string, activityID int64, day, month string) (activity.Account, error) {
+	r := s.db.Route(userID)
+	var out activity.Account
+	err := sqldb.InReadTx(ctx, s.db.Shard(r.Shard), func(tx *sql.Tx) error {
+		var err error
+		out, err = readAccount(ctx, tx, r, userID, activityID, day, month)
+		return err
+	})
+	if err != nil {
+		return activity.Account{}, fmt.Errorf("account: user[%s] activity[%d]: %w", userID, activityID, err)
+	}
+	return out, nil
+}
+
+func readAccount(ctx context.Context, q queryer, r sqldb.Route, userID string, activityID int64, day, month string) (activity.Account, error) {
+	var acc accountRow
+	err := q.QueryRowContext(ctx, r.SQL(qAccount), userID, activityID).Scan(&acc.total, &acc.totalSurplus, &acc.day, &acc.month)
+	if errors.Is(err, sql.ErrNoRows) {
+		return activity.Account{}, nil
+	}
+	if err != nil {
+		return activity.Account{}, err
+	}
+	out := activity.Account{
+		TotalCount: acc.total, TotalSurplus: acc.totalSurplus,
+		DayCount: acc.day, DaySurplus: acc.day,
+		MonthCount: acc.month, MonthSurplus: acc.month,
+	}
+	m, d, err := periods(ctx, q, r, userID, activityID, month, day)
+	if err != nil {
+		return activity.Account{}, err
+	}
+	if d.found {
+		out.DayCount, out.DaySurplus = d.count, d.surplus
+	}
+	if m.found {
+		out.MonthCount, out.MonthSurplus = m.count, m.surplus
+	}
+	return out, nil
+}
+
+// AccountsByUser returns every account of userID, by activity id, read as
+// Account does (for the operators' user view). A user without accounts gets an
+// empty map.
+func (s *Store) AccountsByUser(ctx context.Context, userID, day, month string) (map[int64]activity.Account, error) {
+	r := s.db.Route(userID)
+	out := map[int64]activity.Account{}
+	err := sqldb.InReadTx(ctx, s.db.Shard(r.Shard), func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, r.SQL(qAccountsByUser), userID)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			a, err := readAccount(ctx, tx, r, userID, id, day, month)
+			if err != nil {
+				return fmt.Errorf("activity[%d]: %w", id, err)
+			}
+			out[id] = a
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("accounts: user[%s]: %w", userID, err)
+	}
+	return out, nil
+}
+
+// TodayDraws returns day_count − day_count_surplus of userID's day row of the
+// activity: the draws made on day (0 without a row).
+func (s *Store) TodayDraws(ctx context.Context, userID string, activityID int64, day string) (int64, error) {
+	n, err := s.scalar(ctx, userID, qTodayDraws, userID, activityID, day)
+	if err != nil {
+		return 0, fmt.Errorf("today draws: user[%s] activity[%d] day[%s]: %w", userID, activityID, day, err)
+	}
+	return n, nil
+}
+
+// TotalDraws returns total_count − total_count_surplus of userID's account on
+// the activity: the draws made (0 without an account).
+func (s *Store) TotalDraws(ctx context.Context, userID string, activityID int64) (int64, error) {
+	n, err := s.scalar(ctx, userID, qTotalDraws, userID, activityID)
+	if err != nil {
+		return 0, fmt.Errorf("total draws: user[%s] activity[%d]: %w", userID, activityID, err)
+	}
+	return n, nil
+}
+
+// scalar reads one integer from userID's shard; no row reads as 0.
+func (s *Store) scalar(ctx context.Context, userID, q string, args ...any) (int64, error) {
+	r := s.db.Route(userID)
+	var n int64
+	err := s.db.Shard(r.Shard).Read().QueryRowContext(ctx, r.SQL(q), args...).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return n, err
+}
+
+// ---------------------------------------------------------------------------
+// Quota orders
+
+const (
+	quotaOrderCols = `user_id, sku, activity_id, activity_name, strategy_id, order_id, order_time,
+		total_count, day_count, month_count, pay_amount, state, out_business_no`
+	qQuotaOrder = `SELECT ` + quotaOrderCols + ` FROM raffle_activity_order{{suffix}}
+		WHERE user_id = ? AND out_business_no = ?`
+	qInsertQuotaOrder = `INSERT INTO raffle_activity_order{{suffix}} (` + quotaOrderCols + `, create_time, update_time)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qCompleteQuotaOrder = `UPDATE raffle_activity_order{{suffix}} SET state = 'completed', update_time = ?
+		WHERE user_id = ? AND out_business_no = ? AND state = 'wait_pay'`
+	qAddMonth = `UPDATE raffle_activity_account_month{{suffix}}
+		SET month_count = month_count + ?, month_count_surplus = month_count_surplus + ?, update_time = ?
+		WHERE user_id = ? AND activity_id = ? AND month = ?`
+	qAddDay = `UPDATE raffle_activity_account_day{{suffix}}
+		SET day_count = day_count + ?, day_count_surplus = day_count_surplus + ?, update_time = ?
+		WHERE user_id = ? AND activity_id = ? AND day = ?`
+	qQuotaOrdersByUser = `SELECT ` + quotaOrderCols + ` FROM raffle_activity_order{{suffix}}
+		WHERE user_id = ? ORDER BY order_time DESC, id DESC LIMIT ?`
+)
+
+// scanner is *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+func scanQuotaOrder(sc scanner) (activity.QuotaOrder, error) {
+	var o activity.QuotaOrder
+	var ms, pay int64
+	var state string
+	err := sc.Scan(&o.UserID, &o.SKU, &o.ActivityID, &o.ActivityName, &o.StrategyID, &o.OrderID, &ms,
+		&o.Total, &o.Day, &o.Month, &pay, &state, &o.OutBusinessNo)
+	if err != nil {
+		return activity.QuotaOrder{}, err
+	}
+	o.OrderTime, o.PayAmount, o.State = time.UnixMilli(ms), money.FromCents(pay), activity.QuotaOrderState(state)
+	return o, nil
+}
+
+// QuotaOrder returns userID's quota order with outBusinessNo, or an error
+// wrapping activity.ErrOrderNotFound.
+func (s *Store) QuotaOrder(ctx context.Context, userID, outBusinessNo string) (activity.QuotaOrder, error) {
+	r := s.db.Route(userID)
+	o, err := scanQuotaOrder(s.db.Shard(r.Shard).Read().QueryRowContext(ctx, r.SQL(qQuotaOrder), userID, outBusinessNo))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = activity.ErrOrderNotFound
+	}
+	if err != nil {
+		return activity.QuotaOrder{}, fmt.Errorf("quota order: user[%s] out_business_no[%s]: %w", userID, outBusinessNo, err)
+	}
+	return o, nil
+}
+
+// QuotaOrdersByUser returns userID's quota orders, newest first. limit ≤ 0
+// means DefaultListLimit; it is capped at MaxListLimit.
+func (s *Store) QuotaOrdersByUser(ctx context.Context, userID string, limit int) ([]activity.QuotaOrder, error) {
+	r := s.db.Route(userID)
+	rows, err := s.db.Shard(r.Shard).Read().QueryContext(ctx, r.SQL(qQuotaOrdersByUser), userID, listLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("quota orders: user[%s]: %w", userID, err)
+	}
+	defer rows.Close()
+	out := []activity.QuotaOrder{}
+	for rows.Next() {
+		o, err := scanQuotaOrder(rows)
+		if err != nil {
+			return nil, fmt.Errorf("quota orders: user[%s]: %w", userID, err)
+		}
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("quota orders: user[%s]: %w", userID, err)
+	}
+	return out, nil
+}
+
+// AddQuota stores o in raffle_activity_order on o.UserID's shard and, when
+// o.State is completed, adds its counts to the account (created if missing) and
+// to the day row day and the month row month if they exist, in one transaction
+// (see the activity package doc). o.OrderTime stamps the rows. A repeated
+// out_business_no or order id returns an error wrapping activity.ErrDuplicate
+// (and sqldb.ErrDuplicate) and changes nothing. An empty user, order id or
+// out_business_no, or a negative count, returns activity.ErrInvalid.
+func (s *Store) AddQuota(ctx context.Context, o activity.QuotaOrder, day, month string) error {
+	if o.UserID == "" || o.OrderID == "" || o.OutBusinessNo == "" || o.Total < 0 || o.Day < 0 || o.Month < 0 {
+		return fmt.Errorf("add quota: user[%s] order[%s] out_business_no[%s]: %w", o.UserID, o.OrderID, o.OutBusinessNo, activity.ErrInvalid)
+	}
+	err := s.db.InUserTx(ctx, o.UserID, func(tx *sql.Tx, r sqldb.Route) error {
+		ms := o.OrderTime.UnixMilli()
+		_, err := tx.ExecContext(ctx, r.SQL(qInsertQuotaOrder), o.UserID, o.SKU, o.ActivityID, o.ActivityName, o.StrategyID,
+			o.OrderID, ms, o.Total, o.Day, o.Month, o.PayAmount.Cents(), string(o.State), o.OutBusinessNo, ms, ms)
+		if err != nil {
+			if s.db.Dialect().IsDuplicate(err) {
+				return fmt.Errorf("%w: %w: %w", activity.ErrDuplicate, sqldb.ErrDuplicate, err)
+			}
+			return err
+		}
+		if o.State != activity.QuotaOrderCompleted {
+			return nil
+		}
+		return s.addCounts(ctx, tx, r, o, ms, day, month)
+	})
+	if err != nil {
+		return fmt.Errorf("add quota: user[%s] activity[%d] out_business_no[%s]: %w", o.UserID, o.ActivityID, o.OutBusinessNo, err)
+	}
+	return nil
+}
+
+// addCounts adds o's counts to the account (upsert: it locks the account row
+// first) and to the existing day and month rows.
+func (s *Store) addCounts(ctx context.Context, tx *sql.Tx, r sqldb.Route, o activity.QuotaOrder, ms int64, day, month string) error {
+	_, err := tx.ExecContext(ctx, r.SQL(s.q.upsertAccount), o.UserID, o.ActivityID, o.Total, o.Total, o.Day, o.Day,
+		o.Month, o.Month, ms, ms)
+	if err != nil {
+		return fmt.Errorf("add to account: %w", err)
+	}
+	m, d, err := periods(ctx, tx, r, o.UserID, o.ActivityID, month, day)
+	if err != nil {
+		return err
+	}
+	if m.found && o.Month != 0 {
+		if _, err := tx.ExecContext(ctx, r.SQL(qAddMonth), o.Month, o.Month, ms, o.UserID, o.ActivityID, month); err != nil {
+			return fmt.Errorf("add to month[%s]: %w", month, err)
+		}
+	}
+	if d.found && o.Day != 0 {
+		if _, err := tx.ExecContext(ctx, r.SQL(qAddDay), o.Day, o.Day, ms, o.UserID, o.ActivityID, day); err != nil {
+			return fmt.Errorf("add to day[%s]: %w", day, err)
+		}
+	}
+	return nil
+}
+
+// CompleteQuotaOrder turns userID's quota order outBusinessNo from wait_pay to
+// completed and adds its counts (as AddQuota does for a completed order), in one
+// transaction; now stamps the rows. An order already completed changes nothing
+// and returns nil; an unknown order returns an error wrapping
+// activity.ErrOrderNotFound.
+func (s *Store) CompleteQuotaOrder(ctx context.Context, userID, outBusinessNo string, now time.Time, day, month string) error {
+	err := s.db.InUserTx(ctx, userID, func(tx *sql.Tx, r sqldb.Route) error {
+		o, err := scanQuotaOrder(tx.QueryRowContext(ctx, r.SQL(s.q.lockQuotaOrder), userID, outBusinessNo))
+		if errors.Is(err, sql.ErrNoRows) {
+			return activity.ErrOrderNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if o.State == activity.QuotaOrderCompleted {
+			return nil
+		}
+		ms := now.UnixMilli()
+		res, err := tx.ExecContext(ctx, r.SQL(qCompleteQuotaOrder), ms, userID, outBusinessNo)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err // 0 rows: completed meanwhile (the lock makes it unlikely)
+		}
+		return s.addCounts(ctx, tx, r, o, ms, day, month)
+	})
+	if err != nil {
+		return fmt.Errorf("complete quota order: user[%s] out_business_no[%s]: %w", userID, outBusinessNo, err)
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------------------
+// Grants
+
+const (
+	qPendingGrants = `SELECT grant_id, user_id, activity_id, total_count, day_count, month_count
+		FROM quota_grant WHERE state = ? ORDER BY grant_id`
+	qMarkGrant = `UPDATE quota_grant SET state = ?, update_time = ? WHERE grant_id = ?`
+)
+
+// ApplyGrant adds g.QuotaOrder(act, now) (out_business_no "grant:"+id, SKU 0,
+// completed, free) with AddQuota. A grant already applied changes nothing and
+// returns nil. An invalid grant returns activity.ErrInvalid.
+func (s *Store) ApplyGrant(ctx context.Context, g activity.Grant, act activity.Activity, now time.Time, day, month string) error {
+	if err := g.Validate(); err != nil {
+		return fmt.Errorf("apply grant: %w", err)
+	}
+	err := s.AddQuota(ctx, g.QuotaOrder(act, now), day, month)
+	if err != nil && !errors.Is(err, activity.ErrDuplicate) {
+		return fmt.Errorf("apply grant[%s]: %w", g.ID, err)
+	}
+	return nil
+}
+
+// PendingGrants returns the grants of the config database's quota_grant table
+// still pending (campaign apply writes them so), in id order.
+func (s *Store) PendingGrants(ctx context.Context) ([]activity.Grant, error) {
+	rows, err := s.db.Config().Read().QueryContext(ctx, qPendingGrants, campaigndb.GrantPending)
+	if err != nil {
+		return nil, fmt.Errorf("pending grants: %w", err)
+	}
+	defer rows.Close()
+	var out []activity.Grant
+	for rows.Next() {
+		var g activity.Grant
+		if err := rows.Scan(&g.ID, &g.UserID, &g.ActivityID, &g.Total, &g.Day, &g.Month); err != nil {
+			return nil, fmt.Errorf("pending grants: %w", err)
+		}
+		out = append(out, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pending grants: %w", err)
+	}
+	return out, nil
+}
+
+// MarkGrantApplied sets grant id's state to applied; now stamps update_time.
+// An unknown id returns an error wrapping sqldb.ErrNotFound.
+func (s *Store) MarkGrantApplied(ctx context.Context, id string, now time.Time) error {
+	res, err := s.db.Config().Write().ExecContext(ctx, qMarkGrant, campaigndb.GrantApplied, now.UnixMilli(), id)
+	if err == nil {
+		var n int64
+		if n, err = res.RowsAffected(); err == nil && n == 0 {
+			err = sqldb.ErrNotFound
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("mark grant[%s] applied: %w", id, err)
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------------------
+// SKU stock
+
+const (
+	qCountSKUOrders = `SELECT COUNT(*) FROM raffle_activity_order{{suffix}} WHERE sku = ?`
+	// qApplySKUTake lowers a surplus by N, never below 0. update_time is left
+	// alone: it tracks configuration changes, not stock syncs.
+	qApplySKUTake = `UPDATE raffle_activity_sku
+		SET stock_count_surplus = CASE WHEN stock_count_surplus > ? THEN stock_count_surplus - ? ELSE 0 END
+		WHERE sku = ?`
+)
+
+// CountSKUOrders returns the number of quota orders of sku (any state), summed
+// over every shard database and table suffix: the durable count of SKU stock
+// units taken.
+func (s *Store) CountSKUOrders(ctx context.Context, sku int64) (int64, error) {
+	var total int64
+	for _, r := range s.db.Routes() {
+		var n int64
+		err := s.db.Shard(r.Shard).Read().QueryRowContext(ctx, r.SQL(qCountSKUOrders), sku).Scan(&n)
+		if err != nil {
+			return 0, fmt.Errorf("count sku orders: sku[%d] shard[%d] table%q: %w", sku, r.Shard, r.Suffix, err)
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// ApplySKUTakes lowers raffle_activity_sku.stock_count_surplus by each take's N
+// (never below 0) in one transaction on the config database: all or none.
+// Takes of the same SKU are summed and applied in SKU order. A take with N = 0
+// or of a SKU the database does not hold changes nothing; a negative N is an
+// error.
+func (s *Store) ApplySKUTakes(ctx context.Context, takes []activity.SKUTake) error {
+	sum := map[int64]int64{}
+	for _, t := range takes {
+		if t.N < 0 {
+			return fmt.Errorf("apply sku takes: sku[%d]: negative take %d", t.SKU, t.N)
+		}
+		if t.N > 0 {
+			sum[t.SKU] += t.N
+		}
+	}
+	if len(sum) == 0 {
+		return nil
+	}
+	skus := make([]int64, 0, len(sum))
+	for k := range sum {
+		skus = append(skus, k)
+	}
+	sort.Slice(skus, func(i, j int) bool { return skus[i] < skus[j] })
+	err := sqldb.InTx(ctx, s.db.Config(), func(tx *sql.Tx) error {
+		for _, sku := range skus {
+			n := sum[sku]
+			if _, err := tx.ExecContext(ctx, qApplySKUTake, n, n, sku); err != nil {
+				return fmt.Errorf("sku[%d]: %w", sku, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("apply sku takes: %d skus: %w", len(skus), err)
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------------------
+// Raffle orders
+
+const (
+	raffleOrderCols     = `user_id, activity_id, activity_name, strategy_id, order_id, order_time, order_state`
+	qRecentRaffleOrders = `SELECT ` + raffleOrderCols + ` FROM user_raffle_order{{suffix}}
+		ORDER BY order_time DESC, id DESC LIMIT ?`
+	qRaffleOrdersByUser = `SELECT ` + raffleOrderCols + ` FROM user_raffle_order{{suffix}}
+		WHERE user_id = ? ORDER BY order_time DESC, id DESC LIMIT ?`
+)
+
+func scanRaffleOrders(rows *sql.Rows, out []activity.RaffleOrder) ([]activity.RaffleOrder, error) {
+	defer rows.Close()
+	for rows.Next() {
+		var o activity.RaffleOrder
+		var ms int64
+		var state string
+		if err := rows.Scan(&o.UserID, &o.ActivityID, &o.ActivityName, &o.StrategyID, &o.OrderID, &ms, &state); err != nil {
+			return nil, err
+		}
+		o.OrderTime, o.State = time.UnixMilli(ms), activity.RaffleOrderState(state)
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+func listLimit(limit int) int {
+	if limit <= 0 {
+		limit = DefaultListLimit
+	}
+	return min(limit, MaxListLimit)
+}
+
+// RecentRaffleOrders returns the latest raffle orders of all users, across
+// every shard and table, newest first (by order time, then order id). limit ≤ 0
+// means DefaultListLimit; it is capped at MaxListLimit. No orders is an empty
+// slice.
+func (s *Store) RecentRaffleOrders(ctx context.Context, limit int) ([]activity.RaffleOrder, error) {
+	limit = listLimit(limit)
+	out := []activity.RaffleOrder{}
+	for _, r := range s.db.Routes() {
+		rows, err := s.db.Shard(r.Shard).Read().QueryContext(ctx, r.SQL(qRecentRaffleOrders), limit)
+		if err == nil {
+			out, err = scanRaffleOrders(rows, out)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("recent raffle orders: shard[%d] table%q: %w", r.Shard, r.Suffix, err)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].OrderTime.Equal(out[j].OrderTime) {
+			return out[i].OrderTime.After(out[j].OrderTime)
+		}
+		return out[i].OrderID > out[j].OrderID
+	})
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// RaffleOrdersByUser returns userID's raffle orders, newest first. limit ≤ 0
+// means DefaultListLimit; it is capped at MaxListLimit.
+func (s *Store) RaffleOrdersByUser(ctx context.Context, userID string, limit int) ([]activity.RaffleOrder, error) {
+	r := s.db.Route(userID)
+	rows, err := s.db.Shard(r.Shard).Read().QueryContext(ctx, r.SQL(qRaffleOrdersByUser), userID, listLimit(limit))
+	out := []activity.RaffleOrder{}
+	if err == nil {
+		out, err = scanRaffleOrders(rows, out)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("raffle orders: user[%s]: %w", userID, err)
+	}
+	return out, nil
+}

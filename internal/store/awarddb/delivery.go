@@ -1,0 +1,122 @@
+package awarddb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/bigmarket/bigmarket/internal/award"
+	"github.com/bigmarket/bigmarket/internal/credit"
+	"github.com/bigmarket/bigmarket/internal/money"
+	"github.com/bigmarket/bigmarket/internal/store/sqldb"
+)
+
+const qGet = `SELECT user_id, activity_id, strategy_id, order_id, award_id, award_title, award_config,
+	award_amount, stock_taken, award_time, award_state
+	FROM user_award_record{{suffix}} WHERE order_id = ? AND user_id = ?`
+
+// Get returns userID's award record of orderID. It returns an error wrapping
+// award.ErrRecordNotFound and sqldb.ErrNotFound when there is none.
+func (s *Store) Get(ctx context.Context, userID, orderID string) (award.Record, error) {
+	r := s.db.Route(userID)
+	var rec award.Record
+	var amount, taken, ms int64
+	var state string
+	err := s.db.Shard(r.Shard).Read().QueryRowContext(ctx, r.SQL(qGet), orderID, userID).Scan(&rec.UserID, &rec.ActivityID,
+		&rec.StrategyID, &rec.OrderID, &rec.AwardID, &rec.AwardTitle, &rec.AwardConfig, &amount, &taken, &ms, &state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return award.Record{}, fmt.Errorf("get award record: user[%s] order[%s]: %w: %w", userID, orderID,
+			award.ErrRecordNotFound, sqldb.ErrNotFound)
+	}
+	if err != nil {
+		return award.Record{}, fmt.Errorf("get award record: user[%s] order[%s]: %w", userID, orderID, err)
+	}
+	rec.Amount, rec.StockTaken, rec.Time, rec.State = money.FromCents(amount), taken != 0, time.UnixMilli(ms), award.RecordState(state)
+	return rec, nil
+}
+
+const qSetState = `UPDATE user_award_record{{suffix}} SET award_state = ?, update_time = ?
+	WHERE order_id = ? AND user_id = ? AND award_state = ?`
+
+// SetState moves userID's record of orderID from state from to state to, with
+// update time now, and reports whether it did: false when the record is not in
+// state from (or does not exist). Concurrent callers see exactly one true.
+func (s *Store) SetState(ctx context.Context, userID, orderID string, from, to award.RecordState, now time.Time) (bool, error) {
+	r := s.db.Route(userID)
+	return s.setState(ctx, s.db.Shard(r.Shard).Write(), r, userID, orderID, from, to, now)
+}
+
+// SetStateTx is SetState inside a transaction the caller runs on userID's shard
+// (r is the user's route).
+func (s *Store) SetStateTx(ctx context.Context, tx *sql.Tx, r sqldb.Route, userID, orderID string, from, to award.RecordState, now time.Time) (bool, error) {
+	return s.setState(ctx, tx, r, userID, orderID, from, to, now)
+}
+
+func (s *Store) setState(ctx context.Context, ex execer, r sqldb.Route, userID, orderID string, from, to award.RecordState, now time.Time) (bool, error) {
+	res, err := ex.ExecContext(ctx, r.SQL(qSetState), string(to), now.UnixMilli(), orderID, userID, string(from))
+	if err != nil {
+		return false, fmt.Errorf("set award record state: user[%s] order[%s] %s→%s: %w", userID, orderID, from, to, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("set award record state: user[%s] order[%s] %s→%s: %w", userID, orderID, from, to, err)
+	}
+	return n > 0, nil
+}
+
+// CreditTx applies a credit order inside a caller's transaction: creditdb.Store.
+type CreditTx interface {
+	ApplyTx(ctx context.Context, tx *sql.Tx, r sqldb.Route, o credit.Order) error
+}
+
+// Deliveries is award.DeliveryStore on SQL: award records and, for credit
+// awards, the credit ledger, written together on the user's shard.
+type Deliveries struct {
+	db      *sqldb.DB
+	records *Store
+	credits CreditTx
+}
+
+var _ award.DeliveryStore = (*Deliveries)(nil)
+
+// NewDeliveries returns the delivery store of db; credits is the credit ledger
+// (creditdb.New(db)).
+func NewDeliveries(db *sqldb.DB, records *Store, credits CreditTx) *Deliveries {
+	return &Deliveries{db: db, records: records, credits: credits}
+}
+
+// Get implements award.DeliveryStore.
+func (d *Deliveries) Get(ctx context.Context, userID, orderID string) (award.Record, error) {
+	return d.records.Get(ctx, userID, orderID)
+}
+
+// SetState implements award.DeliveryStore.
+func (d *Deliveries) SetState(ctx context.Context, userID, orderID string, from, to award.RecordState, now time.Time) (bool, error) {
+	return d.records.SetState(ctx, userID, orderID, from, to, now)
+}
+
+// CreditAndComplete implements award.DeliveryStore: in one transaction on
+// userID's shard it moves the record from create to completed (an error wrapping
+// award.ErrRecordState when it is not in create) and applies o (an error
+// wrapping credit.ErrDuplicate when its out_business_no is in the ledger); any
+// error rolls both back.
+func (d *Deliveries) CreditAndComplete(ctx context.Context, userID, orderID string, o credit.Order, now time.Time) error {
+	err := d.db.InUserTx(ctx, userID, func(tx *sql.Tx, r sqldb.Route) error {
+		// The record first: a duplicate delivery waits on its row and then
+		// finds it completed, without touching the ledger.
+		ok, err := d.records.SetStateTx(ctx, tx, r, userID, orderID, award.RecordCreate, award.RecordCompleted, now)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return award.ErrRecordState
+		}
+		return d.credits.ApplyTx(ctx, tx, r, o)
+	})
+	if err != nil {
+		return fmt.Errorf("credit and complete award record: user[%s] order[%s]: %w", userID, orderID, err)
+	}
+	return nil
+}
