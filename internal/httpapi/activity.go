@@ -152,4 +152,3 @@ func (s *Server) ruleWeight(r *http.Request, user string) (any, error) {
 	}
 	return s.deps.Activity.RuleWeight(r.Context(), userID, activityID)
 }
-

@@ -291,4 +291,3 @@ func (s *Server) retryTask(r *http.Request) (any, error) {
 	}
 	return taskViewOf(t), nil
 }
-
