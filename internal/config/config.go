@@ -45,6 +45,9 @@ type Config struct {
 	LogFormat string `yaml:"log_format"`
 	// ShutdownTimeout bounds graceful shutdown. Default 15s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// PprofAddr, when set, serves net/http/pprof on this separate address
+	// (e.g. "127.0.0.1:6060") for profiling. Empty means off.
+	PprofAddr string `yaml:"pprof_addr"`
 	// ConfigPoll is how often an instance checks for an applied campaign and for
 	// switch changes. Default 1s.
 	ConfigPoll time.Duration `yaml:"config_poll"`
@@ -202,6 +205,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	str("BIGMARKET_DATA_DIR", &c.DataDir)
 	boolean("BIGMARKET_DEMO", &c.Demo)
 	str("BIGMARKET_TIMEZONE", &c.Timezone)
+	str("BIGMARKET_PPROF_ADDR", &c.PprofAddr)
 	str("BIGMARKET_LOG_LEVEL", &c.LogLevel)
 	str("BIGMARKET_LOG_FORMAT", &c.LogFormat)
 	str("BIGMARKET_DB_DRIVER", &c.Database.Driver)

@@ -26,6 +26,9 @@ const (
 // wait timeout), the whole transaction, fn included, runs again, at most
 // TxAttempts times with a short backoff: fn must therefore keep no effects
 // outside the transaction, or reset them on entry.
+//
+// On SQLite, concurrent InTx calls share one commit (see groupCommit): each runs
+// in its own savepoint, so its error rolls back only its own work.
 func InTx(ctx context.Context, h *Handle, fn func(*sql.Tx) error) error {
 	wait := txBackoff
 	for attempt := 1; ; attempt++ {
@@ -45,6 +48,9 @@ func InTx(ctx context.Context, h *Handle, fn func(*sql.Tx) error) error {
 }
 
 func runTx(ctx context.Context, h *Handle, fn func(*sql.Tx) error) (err error) {
+	if h.group != nil {
+		return h.group.run(ctx, fn)
+	}
 	tx, err := h.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction on %s: %w", h.name, err)
