@@ -25,12 +25,14 @@ import (
 	"github.com/bigmarket/bigmarket/internal/outbox"
 	"github.com/bigmarket/bigmarket/internal/platform/bus"
 	"github.com/bigmarket/bigmarket/internal/platform/lease"
+	"github.com/bigmarket/bigmarket/internal/rebate"
 	"github.com/bigmarket/bigmarket/internal/store/activitydb"
 	"github.com/bigmarket/bigmarket/internal/store/awarddb"
 	"github.com/bigmarket/bigmarket/internal/store/campaigndb"
 	"github.com/bigmarket/bigmarket/internal/store/creditdb"
 	"github.com/bigmarket/bigmarket/internal/store/dccdb"
 	"github.com/bigmarket/bigmarket/internal/store/outboxdb"
+	"github.com/bigmarket/bigmarket/internal/store/rebatedb"
 	"github.com/bigmarket/bigmarket/internal/store/sqldb"
 	"github.com/bigmarket/bigmarket/internal/store/strategydb"
 	"github.com/bigmarket/bigmarket/internal/strategy"
@@ -145,6 +147,30 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		Location:    func() *time.Location { return a.catalog.Current().Location },
 		Logger:      log,
 	})
+	rebates := rebatedb.New(a.db)
+	rebateSvc := rebate.NewService(rebate.Config{
+		Store:    rebates,
+		Relay:    a.relay,
+		Rules:    func(b string) []rebate.Rule { return a.catalog.Current().Rebates[b] },
+		Location: func() *time.Location { return a.catalog.Current().Location },
+		Now:      now,
+		NewID:    ids.Next,
+		Logger:   log,
+	})
+	rebateDeliverer, err := rebate.NewDeliverer(rebate.DelivererConfig{
+		SKUs:    skuOrderer{catalog: a.catalog, activity: a.activity},
+		Credits: credits,
+		Orders:  rebates,
+		NewID:   ids.Next,
+		Now:     now,
+		Logger:  log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := a.bus.Subscribe(outbox.TopicSendRebate, rebateDeliverer.Handle); err != nil {
+		return nil, err
+	}
 	a.catalog.OnChange(a.grantListener)
 	if _, err := a.catalog.Reload(ctx, true); err != nil {
 		return nil, err
@@ -196,8 +222,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		Ops: &opsService{
 			db: a.db, catalog: a.catalog, engine: a.engine, activity: a.activity, activities: activities,
 			records: records, credits: credits, tasks: tasks, relay: a.relay, campaigns: campaigns, now: now,
+			extra: map[string]func(context.Context, string) (any, error){
+				"rebateOrders": func(ctx context.Context, user string) (any, error) {
+					return rebateOrderViews(rebateSvc.Orders(ctx, user, 100))
+				},
+			},
 		},
-		Ready: a.ready,
+		Rebate: rebateService{svc: rebateSvc},
+		Ready:  a.ready,
 	})
 	return a, nil
 }

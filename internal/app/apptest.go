@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"os"
 	"testing"
 
 	"github.com/bigmarket/bigmarket/internal/config"
@@ -10,7 +11,8 @@ import (
 
 // NewForTest wires an embedded instance (SQLite in a temporary directory, the demo
 // campaign, admin token "test-admin") for HTTP tests and closes it when the test
-// ends. mutate may adjust the configuration first.
+// ends. mutate may adjust the configuration first. BIGMARKET_TEST_LOG=1 shows
+// the instance's warnings and errors.
 func NewForTest(t testing.TB, mutate func(*config.Config)) *App {
 	t.Helper()
 	cfg := config.Default()
@@ -21,6 +23,9 @@ func NewForTest(t testing.TB, mutate func(*config.Config)) *App {
 		mutate(&cfg)
 	}
 	log := slog.New(slog.DiscardHandler)
+	if os.Getenv("BIGMARKET_TEST_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
 	a, err := New(context.Background(), cfg, log)
 	if err != nil {
 		t.Fatalf("wire app: %v", err)

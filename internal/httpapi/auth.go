@@ -69,3 +69,18 @@ func (s *Server) jwtUser(r *http.Request) (string, error) {
 	}
 	return user, nil
 }
+
+// checkAppAlways requires a valid partner app token whatever the mode.
+func (s *Server) checkAppAlways(r *http.Request) error {
+	a := s.cfg.Auth
+	if a == nil {
+		return &codeError{code: CodeAppTokenRefused, info: "no partner app tokens are configured"}
+	}
+	if err := a.CheckAppToken(r.Header.Get("X-App-Token")); err != nil {
+		if errors.Is(err, auth.ErrMissing) {
+			return &codeError{code: CodeDuplicate, info: "app token required (X-App-Token)"}
+		}
+		return &codeError{code: CodeAppTokenRefused, info: "app token refused"}
+	}
+	return nil
+}

@@ -7,6 +7,7 @@ import (
 	"github.com/bigmarket/bigmarket/internal/award"
 	"github.com/bigmarket/bigmarket/internal/credit"
 	"github.com/bigmarket/bigmarket/internal/draw"
+	"github.com/bigmarket/bigmarket/internal/rebate"
 	"github.com/bigmarket/bigmarket/internal/strategy"
 )
 
@@ -37,6 +38,10 @@ var errorCodes = []struct {
 	{credit.ErrInsufficient, CodeCreditShort, "credit insufficient"},
 	{credit.ErrDuplicate, CodeDuplicate, "duplicate request"},
 	{credit.ErrInvalidAmount, CodeIllegalParameter, "invalid amount"},
+	{rebate.ErrDuplicate, CodeDuplicate, "already rebated (a second sign-in the same day)"},
+	{rebate.ErrNoRebate, CodeIllegalParameter, "no rebate is configured for this behaviour"},
+	{rebate.ErrInvalid, CodeIllegalParameter, "invalid rebate request"},
+	{credit.ErrInvalidOrder, CodeIllegalParameter, "invalid credit order"},
 	{award.ErrConfigNotRange, CodeAwardConfigRange, "award config is not a range"},
 }
 

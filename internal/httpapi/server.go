@@ -50,6 +50,8 @@ type Deps struct {
 	Activity ActivityService
 	// Ops serves the erp and operator endpoints.
 	Ops OpsService
+	// Rebate serves sign-in and partner rebates.
+	Rebate RebateService
 	// Ready reports whether the instance can serve (database reachable, …).
 	Ready func(ctx context.Context) error
 }
@@ -108,6 +110,7 @@ func (s *Server) routes() {
 	s.switchRoutes()
 	s.activityRoutes()
 	s.opsRoutes()
+	s.rebateRoutes()
 }
 
 // handlerFunc answers a request with data or an error mapped to a code.

@@ -1,0 +1,76 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/bigmarket/bigmarket/internal/activity"
+	"github.com/bigmarket/bigmarket/internal/catalog"
+	"github.com/bigmarket/bigmarket/internal/rebate"
+)
+
+// rebateService adapts rebate.Service to the HTTP layer.
+type rebateService struct{ svc *rebate.Service }
+
+func (r rebateService) SignIn(ctx context.Context, userID string) error {
+	_, err := r.svc.SignIn(ctx, userID)
+	return err
+}
+
+func (r rebateService) IsSignedIn(ctx context.Context, userID string) (bool, error) {
+	return r.svc.IsSignedIn(ctx, userID)
+}
+
+func (r rebateService) Rebate(ctx context.Context, userID, behavior, outBusinessNo string) error {
+	_, err := r.svc.Rebate(ctx, userID, behavior, outBusinessNo)
+	return err
+}
+
+// skuOrderer gives rebate delivery free quota orders of a configured SKU.
+type skuOrderer struct {
+	catalog  *catalog.Catalog
+	activity *activity.Service
+}
+
+func (s skuOrderer) CreateSKUOrder(ctx context.Context, userID string, sku int64, outBusinessNo string) error {
+	snap := s.catalog.Current()
+	k, ok := snap.SKUs[sku]
+	if !ok {
+		return fmt.Errorf("rebate sku[%d]: %w", sku, activity.ErrUnknownSKU)
+	}
+	c, ok := snap.Counts[k.CountID]
+	if !ok {
+		return fmt.Errorf("rebate sku[%d] count[%d]: %w", sku, k.CountID, activity.ErrUnknownSKU)
+	}
+	act, ok := snap.Activities[k.ActivityID]
+	if !ok {
+		return fmt.Errorf("rebate sku[%d] activity[%d]: %w", sku, k.ActivityID, activity.ErrUnknownActivity)
+	}
+	_, err := s.activity.CreateSKUOrder(ctx, activity.SKUOrderRequest{
+		UserID: userID, SKU: sku, OutBusinessNo: outBusinessNo, Trade: activity.TradeRebate,
+	}, k, act, c)
+	return err
+}
+
+// rebateOrderView is a rebate order in the operator's user lookup.
+type rebateOrderView struct {
+	OrderID       string `json:"orderId"`
+	Behavior      string `json:"behaviorType"`
+	Type          string `json:"rebateType"`
+	Config        string `json:"rebateConfig"`
+	OutBusinessNo string `json:"outBusinessNo"`
+	BizID         string `json:"bizId"`
+	State         string `json:"state"`
+	Time          int64  `json:"time"`
+}
+
+func rebateOrderViews(orders []rebate.Order, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make([]rebateOrderView, 0, len(orders))
+	for _, o := range orders {
+		out = append(out, rebateOrderView{o.OrderID, o.Behavior, string(o.Type), o.Config, o.OutBusinessNo, o.BizID, string(o.State), o.Time.UnixMilli()})
+	}
+	return out, nil
+}
