@@ -66,8 +66,16 @@ type App struct {
 
 // New opens storage (migrating it in embedded mode), applies the demo campaign on
 // the first start when enabled, loads the configuration into the engine, connects
-// the event bus and builds the HTTP handler. Start runs the background work.
+// the event bus and builds the HTTP handler. Start runs the background work. A nil
+// log discards.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	authn, err := newAuthenticator(cfg)
+	if err != nil {
+		return nil, err
+	}
 	now := time.Now
 	ids := idgen.New(now)
 	host, _ := os.Hostname()
@@ -180,10 +188,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 	}
 
 	if a.AdminToken, err = adminToken(cfg, log); err != nil {
-		return nil, err
-	}
-	authn, err := newAuthenticator(cfg)
-	if err != nil {
 		return nil, err
 	}
 	origins := cfg.HTTP.AllowedOrigins

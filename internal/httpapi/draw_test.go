@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -335,3 +336,7 @@ func TestStockNeverOversells(t *testing.T) {
 		return nil
 	})
 }
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+func b64(s string) string { return base64.URLEncoding.EncodeToString([]byte(s)) }

@@ -1,0 +1,133 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bigmarket/bigmarket/internal/app"
+	"github.com/bigmarket/bigmarket/internal/auth"
+	"github.com/bigmarket/bigmarket/internal/config"
+)
+
+const (
+	jwtSecret = "a-secret-of-at-least-32-bytes-long!!"
+	appToken  = "partner-app-token-0123456789"
+)
+
+func tokenMode(c *config.Config) {
+	c.Auth.Mode = config.AuthToken
+	c.Auth.JWTSecret = jwtSecret
+	c.Auth.AppTokens = []string{appToken}
+}
+
+// userJWT issues a token; a negative ttl issues one that expired -ttl ago.
+func userJWT(t *testing.T, user string, ttl time.Duration, secret string) string {
+	t.Helper()
+	issued := time.Now()
+	if ttl < 0 {
+		issued, ttl = issued.Add(2*ttl), -ttl
+	}
+	tok, err := auth.Issue([]byte(secret), user, ttl, issued)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func TestTokenMode(t *testing.T) {
+	h := app.NewForTest(t, tokenMode).Handler()
+	good := userJWT(t, "xiaofuge", time.Hour, jwtSecret)
+	expired := userJWT(t, "xiaofuge", -time.Hour, jwtSecret)
+	wrongSecret := userJWT(t, "xiaofuge", time.Hour, "another-secret-of-at-least-32-bytes!!")
+	parts := strings.Split(good, ".")
+	payload := `{"openId":"victim","exp":4102444800}`
+	tampered := parts[0] + "." + strings.TrimRight(b64(payload), "=") + "." + parts[2]
+	acct := "/api/v1/raffle/activity/query_user_activity_account"
+	byToken := "/api/v1/raffle/activity/query_user_activity_account_by_token"
+	app := map[string]string{"X-App-Token": appToken}
+	bearer := func(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
+	run(t, h, []scenario{
+		{name: "plain endpoint without app token", method: "POST", path: acct, body: drawBody("xiaofuge", 100301), wantCode: "0003"},
+		{name: "plain endpoint with a wrong app token", method: "POST", path: acct, body: drawBody("xiaofuge", 100301), header: map[string]string{"X-App-Token": "wrong-token-wrong-token"}, wantCode: "0008"},
+		{name: "plain endpoint with the app token", method: "POST", path: acct, body: drawBody("xiaofuge", 100301), header: app, wantCode: "0000"},
+		{name: "draw without app token", method: "POST", path: drawPath, body: drawBody("xiaofuge", 100301), wantCode: "0003"},
+		{name: "sign-in without app token", method: "POST", path: "/api/v1/raffle/activity/calendar_sign_rebate?userId=xiaofuge", wantCode: "0003"},
+		{name: "by token", method: "POST", path: byToken, body: `{"activityId":100301}`, header: bearer(good), wantCode: "0000",
+			check: func(t *testing.T, d json.RawMessage) {
+				if !strings.Contains(string(d), `"totalCount":100`) {
+					t.Fatalf("account of the token's user: %s", d)
+				}
+			}},
+		{name: "by token ignores the body's user", method: "POST", path: byToken, body: `{"userId":"someone-else","activityId":100301}`, header: bearer(good), wantCode: "0000",
+			check: func(t *testing.T, d json.RawMessage) {
+				if !strings.Contains(string(d), `"totalCount":100`) {
+					t.Fatalf("the body's userId was used instead of the token's: %s", d)
+				}
+			}},
+		{name: "bare token accepted", method: "POST", path: byToken, body: `{"activityId":100301}`, header: map[string]string{"Authorization": good}, wantCode: "0000"},
+		{name: "expired token", method: "POST", path: byToken, body: `{"activityId":100301}`, header: bearer(expired), wantCode: "0003"},
+		{name: "wrong secret", method: "POST", path: byToken, body: `{"activityId":100301}`, header: bearer(wrongSecret), wantCode: "0003"},
+		{name: "tampered payload", method: "POST", path: byToken, body: `{"activityId":100301}`, header: bearer(tampered), wantCode: "0003"},
+		{name: "no token", method: "POST", path: byToken, body: `{"activityId":100301}`, wantCode: "0003"},
+		{name: "app token is not a user token", method: "POST", path: byToken, body: `{"activityId":100301}`, header: app, wantCode: "0003"},
+		{name: "draw by token", method: "POST", path: "/api/v1/raffle/activity/draw_by_token", body: `{"activityId":100301}`, header: bearer(good), wantCode: "0000"},
+		{name: "award list by token", method: "POST", path: "/api/v1/raffle/strategy/query_raffle_award_list_by_token", body: `{"activityId":100301}`, header: bearer(good), wantCode: "0000"},
+		{name: "admin without token", method: "GET", path: "/api/admin/v1/switches", wantHTTP: http.StatusUnauthorized, wantCode: "0003"},
+		{name: "admin with a user token", method: "GET", path: "/api/admin/v1/switches", header: bearer(good), wantHTTP: http.StatusUnauthorized, wantCode: "0003"},
+		{name: "dcc without admin token", method: "GET", path: "/api/v1/raffle/dcc/update_config?key=degradeSwitch&value=open", header: app, wantHTTP: http.StatusUnauthorized, wantCode: "0003"},
+		{name: "partner rebate without app token", method: "POST", path: "/api/v1/raffle/rebate", body: `{"userId":"u1","behaviorType":"openai_pay","outBusinessNo":"o1"}`, wantCode: "0003"},
+		{name: "partner rebate", method: "POST", path: "/api/v1/raffle/rebate", body: `{"userId":"u1","behaviorType":"openai_pay","outBusinessNo":"o1"}`, header: app, wantCode: "0000"},
+		{name: "partner rebate again", method: "POST", path: "/api/v1/raffle/rebate", body: `{"userId":"u1","behaviorType":"openai_pay","outBusinessNo":"o1"}`, header: app, wantCode: "0003"},
+	})
+}
+
+func TestTokenModeRefusesWeakConfig(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	tokenMode(&cfg)
+	cfg.Auth.JWTSecret = "short"
+	if _, err := app.New(t.Context(), cfg, nil); err == nil {
+		t.Fatal("a JWT secret shorter than 32 bytes was accepted")
+	}
+}
+
+func TestSignIn(t *testing.T) {
+	h := app.NewForTest(t, nil).Handler()
+	sign := "/api/v1/raffle/activity/calendar_sign_rebate?userId=newbie"
+	is := "/api/v1/raffle/activity/is_calendar_sign_rebate?userId=newbie"
+	run(t, h, []scenario{
+		{name: "not signed yet", method: "POST", path: is, wantCode: "0000", check: func(t *testing.T, d json.RawMessage) {
+			if string(d) != "false" {
+				t.Fatalf("is signed: %s", d)
+			}
+		}},
+		{name: "sign in", method: "POST", path: sign, wantCode: "0000"},
+		{name: "sign in again", method: "POST", path: sign, wantCode: "0003"},
+		{name: "signed", method: "POST", path: is, wantCode: "0000", check: func(t *testing.T, d json.RawMessage) {
+			if string(d) != "true" {
+				t.Fatalf("is signed: %s", d)
+			}
+		}},
+		{name: "missing user", method: "POST", path: "/api/v1/raffle/activity/calendar_sign_rebate", wantCode: "0002"},
+	})
+	// Form bodies work as the original's clients send them.
+	req := scenario{method: "POST", path: "/api/v1/raffle/activity/calendar_sign_rebate", body: "userId=formuser",
+		header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}}
+	if env := do(t, h, req); env.Code != "0000" {
+		t.Fatalf("form sign-in: %s %s", env.Code, env.Info)
+	}
+	eventually(t, func() error {
+		d := lookup(t, h, "newbie")
+		if d.Credit.String() != "10.00" {
+			return errorf("credit %s, want 10.00 from the sign-in rebate", d.Credit)
+		}
+		acct, ok := d.Accounts["100401"]
+		if !ok || acct.TotalCountSurplus != 1 {
+			return errorf("accounts %+v, want SKU 9901's package (1 draw) on activity 100401", d.Accounts)
+		}
+		return nil
+	})
+}
