@@ -26,9 +26,8 @@ const (
 
 // Store is the SQL rebate order store. It is safe for concurrent use.
 type Store struct {
-	db       *sqldb.DB
-	tasks    *outboxdb.Store
-	qBizIDTx string // biz id lookup inside the transaction, dialect specific
+	db    *sqldb.DB
+	tasks *outboxdb.Store
 }
 
 var (
@@ -39,11 +38,17 @@ var (
 // New returns a Store on db; tasks are written with outboxdb.New(db).
 func New(db *sqldb.DB) *Store {
 	return &Store{
-		db:       db,
-		tasks:    outboxdb.New(db),
-		qBizIDTx: `SELECT order_id FROM user_behavior_rebate_order{{suffix}} WHERE biz_id = ?` + db.Dialect().ForUpdate(),
+		db:    db,
+		tasks: outboxdb.New(db),
 	}
 }
+
+// qBizID finds the order holding a biz id inside the transaction whose insert
+// just failed on a unique key. It is a plain read on purpose: a MySQL duplicate
+// key error is only raised once the other row is committed, and a transaction
+// that has read nothing yet takes its snapshot at this read, so it sees that
+// row; a locking read would deadlock with the other waiters' shared locks.
+const qBizID = `SELECT order_id FROM user_behavior_rebate_order{{suffix}} WHERE biz_id = ?`
 
 const qInsert = `INSERT INTO user_behavior_rebate_order{{suffix}} (user_id, order_id, behavior_type, rebate_desc,
 	rebate_type, rebate_config, out_business_no, biz_id, state, create_time, update_time)
@@ -104,14 +109,15 @@ func (s *Store) insertTx(ctx context.Context, tx *sql.Tx, r sqldb.Route, o rebat
 	// Which key? Only a stored biz id means "this rebate was made before"; a
 	// colliding order id is a fault of the id generator, not of the request.
 	var prev string
-	switch qerr := tx.QueryRowContext(ctx, r.SQL(s.qBizIDTx), o.BizID).Scan(&prev); {
+	switch qerr := tx.QueryRowContext(ctx, r.SQL(qBizID), o.BizID).Scan(&prev); {
 	case qerr == nil:
 		return fmt.Errorf("create rebate order: user[%s] biz[%s] (order[%s] stored): %w: %w",
 			o.UserID, o.BizID, prev, rebate.ErrDuplicate, sqldb.ErrDuplicate)
 	case errors.Is(qerr, sql.ErrNoRows):
 		return fmt.Errorf("create rebate order: user[%s] order[%s]: %w: %w", o.UserID, o.OrderID, sqldb.ErrDuplicate, err)
 	default:
-		return fmt.Errorf("create rebate order: user[%s] biz[%s]: %w (looking up the biz id: %v)", o.UserID, o.BizID, err, qerr)
+		// Wrapped so that a retryable failure (deadlock) reruns the transaction.
+		return fmt.Errorf("create rebate order: user[%s] biz[%s]: duplicate key, then looking up the biz id: %w", o.UserID, o.BizID, qerr)
 	}
 }
 
