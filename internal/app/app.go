@@ -20,6 +20,8 @@ import (
 	"github.com/bigmarket/bigmarket/internal/config"
 	"github.com/bigmarket/bigmarket/internal/dcc"
 	"github.com/bigmarket/bigmarket/internal/draw"
+	"github.com/bigmarket/bigmarket/internal/exchange"
+	"github.com/bigmarket/bigmarket/internal/exchange/exchangedb"
 	"github.com/bigmarket/bigmarket/internal/httpapi"
 	"github.com/bigmarket/bigmarket/internal/idgen"
 	"github.com/bigmarket/bigmarket/internal/outbox"
@@ -53,6 +55,8 @@ type App struct {
 	catalog  *catalog.Catalog
 	switches *dcc.Switches
 	activity *activity.Service
+	exchange *exchange.Service
+	lease    lease.Lease
 	handler  http.Handler
 	metrics  *metrics
 	// AdminToken is the admin bearer token in force.
@@ -179,6 +183,29 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 	if err := a.bus.Subscribe(outbox.TopicSendRebate, rebateDeliverer.Handle); err != nil {
 		return nil, err
 	}
+	a.exchange = exchange.NewService(exchange.Config{
+		Catalog:  a.catalog.Current,
+		Activity: a.activity,
+		Balances: credits,
+		Store:    exchangedb.New(a.db, credits, tasks),
+		Stock:    ctr,
+		Relay:    a.relay,
+		Now:      now,
+		NewID:    ids.Next,
+		Logger:   log,
+	})
+	exchangeConsumer, err := exchange.NewConsumer(exchange.ConsumerConfig{
+		Store:    exchangedb.New(a.db, credits, tasks),
+		Activity: a.activity,
+		Logger:   log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := a.bus.Subscribe(outbox.TopicCreditAdjustSuccess, exchangeConsumer.Handle); err != nil {
+		return nil, err
+	}
+	a.lease = fleetLease
 	a.catalog.OnChange(a.grantListener)
 	if _, err := a.catalog.Reload(ctx, true); err != nil {
 		return nil, err
@@ -232,8 +259,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 				},
 			},
 		},
-		Rebate: rebateService{svc: rebateSvc},
-		Ready:  a.ready,
+		Rebate:   rebateService{svc: rebateSvc},
+		Exchange: exchangeService{svc: a.exchange},
+		Credit:   credits,
+		Ready:    a.ready,
 	})
 	return a, nil
 }
@@ -251,6 +280,14 @@ func (a *App) Start() {
 	a.wg.Go(func() { a.engine.RunFlusher(ctx, time.Second) })
 	a.wg.Go(func() { a.activity.RunFlusher(ctx, time.Second) })
 	a.wg.Go(func() { a.retry.Run(ctx) })
+	// Exchanges whose payment never happened (an instance died in between)
+	// are cancelled and their SKU units returned; one runner across the fleet.
+	a.wg.Go(func() {
+		lease.RunExclusive(ctx, a.lease, "exchange-sweep", a.Owner, 3*time.Minute, time.Minute, func(ctx context.Context) error {
+			_, err := a.exchange.Sweep(ctx, 5*time.Minute)
+			return err
+		}, a.log)
+	})
 }
 
 // Close stops background work (stock counters are flushed once more), publishes

@@ -6,6 +6,7 @@ import (
 
 	"github.com/bigmarket/bigmarket/internal/activity"
 	"github.com/bigmarket/bigmarket/internal/catalog"
+	"github.com/bigmarket/bigmarket/internal/exchange"
 	"github.com/bigmarket/bigmarket/internal/rebate"
 )
 
@@ -73,4 +74,12 @@ func rebateOrderViews(orders []rebate.Order, err error) (any, error) {
 		out = append(out, rebateOrderView{o.OrderID, o.Behavior, string(o.Type), o.Config, o.OutBusinessNo, o.BizID, string(o.State), o.Time.UnixMilli()})
 	}
 	return out, nil
+}
+
+// exchangeService adapts exchange.Service to the HTTP layer.
+type exchangeService struct{ svc *exchange.Service }
+
+func (e exchangeService) Exchange(ctx context.Context, userID string, sku int64) error {
+	_, err := e.svc.Exchange(ctx, userID, sku)
+	return err
 }

@@ -92,9 +92,16 @@ func location(cfg config.Config) *time.Location {
 	return loc
 }
 
+// stockCounter is what award and SKU stock need of a counter store: atomic
+// takes, and giving back a unit of an exchange whose payment failed.
+type stockCounter interface {
+	counter.Counter
+	Release(ctx context.Context, key string) (bool, error)
+}
+
 // newCounter returns the stock counter store: Redis when configured, else in
 // process.
-func newCounter(cfg config.Config) (counter.Counter, redis.UniversalClient) {
+func newCounter(cfg config.Config) (stockCounter, redis.UniversalClient) {
 	if len(cfg.Redis.Addrs) == 0 {
 		return counter.NewMemory(), nil
 	}

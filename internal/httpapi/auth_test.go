@@ -131,3 +131,72 @@ func TestSignIn(t *testing.T) {
 		return nil
 	})
 }
+
+// TestNewUserJourney: sign in → 10 credits and SKU 9901's quota → exchange 5
+// credits for SKU 9014 → draw on activity 100301 → the award is delivered and
+// the credit balance follows.
+func TestNewUserJourney(t *testing.T) {
+	h := app.NewForTest(t, nil).Handler()
+	const user = "journey-user"
+	if env := do(t, h, scenario{method: "POST", path: "/api/v1/raffle/activity/calendar_sign_rebate?userId=" + user}); env.Code != "0000" {
+		t.Fatalf("sign in: %s %s", env.Code, env.Info)
+	}
+	credit := func() string {
+		env := do(t, h, scenario{method: "POST", path: "/api/v1/raffle/activity/query_user_credit_account?userId=" + user})
+		if env.Code != "0000" {
+			t.Fatalf("credit account: %s %s", env.Code, env.Info)
+		}
+		return string(env.Data)
+	}
+	eventually(t, func() error {
+		if c := credit(); c != "10.00" {
+			return errorf("credit %s after sign-in, want 10.00", c)
+		}
+		return nil
+	})
+	run(t, h, []scenario{
+		{name: "no quota on 100301 yet", method: "POST", path: drawPath, body: drawBody(user, 100301), wantCode: "ERR_BIZ_006"},
+		{name: "exchange", method: "POST", path: "/api/v1/raffle/activity/credit_pay_exchange_sku", body: `{"userId":"` + user + `","sku":9014}`, wantCode: "0000"},
+		{name: "exchange unknown sku", method: "POST", path: "/api/v1/raffle/activity/credit_pay_exchange_sku", body: `{"userId":"` + user + `","sku":1}`, wantCode: "0002"},
+		{name: "exchange too expensive", method: "POST", path: "/api/v1/raffle/activity/credit_pay_exchange_sku", body: `{"userId":"` + user + `","sku":9011}`, wantCode: "ERR_CREDIT_001"},
+	})
+	if c := credit(); c != "5.00" {
+		t.Fatalf("credit %s after paying 5.00, want 5.00", c)
+	}
+	eventually(t, func() error {
+		env := do(t, h, scenario{method: "POST", path: accountPath, body: drawBody(user, 100301)})
+		if !strings.Contains(string(env.Data), `"totalCount":1,"totalCountSurplus":1`) {
+			return errorf("account %s, want SKU 9014's package", env.Data)
+		}
+		return nil
+	})
+	env := do(t, h, scenario{method: "POST", path: drawPath, body: drawBody(user, 100301)})
+	if env.Code != "0000" {
+		t.Fatalf("draw: %s %s", env.Code, env.Info)
+	}
+	var won struct{ AwardID int64 }
+	json.Unmarshal(env.Data, &won)
+	eventually(t, func() error {
+		d := lookup(t, h, user)
+		if len(d.AwardRecords) != 1 {
+			return errorf("records %+v", d.AwardRecords)
+		}
+		r := d.AwardRecords[0]
+		switch {
+		case r.AwardID == 101 && r.AwardState == "completed":
+			// Random credits between 1 and 100 on top of the 5 left.
+			var left float64
+			json.Unmarshal([]byte(credit()), &left)
+			if left < 6 || left > 105 {
+				return errorf("credit %v after winning random credits, want 6…105", left)
+			}
+		case r.AwardID != 101 && (r.AwardState == "pending_manual" || r.AwardState == "completed"):
+		default:
+			return errorf("record %+v not delivered yet", r)
+		}
+		return nil
+	})
+	if won.AwardID == 0 {
+		t.Fatal("draw answered no award")
+	}
+}

@@ -3,6 +3,8 @@ package httpapi
 import (
 	"context"
 	"net/http"
+
+	"github.com/bigmarket/bigmarket/internal/money"
 )
 
 // RebateService is what the rebate endpoints need.
@@ -88,4 +90,63 @@ func (s *Server) partnerRebate(r *http.Request) (any, error) {
 		return nil, err
 	}
 	return true, nil
+}
+
+// ExchangeService exchanges credits for a SKU's quota package.
+type ExchangeService interface {
+	Exchange(ctx context.Context, userID string, sku int64) error
+}
+
+func (s *Server) exchangeRoutes() {
+	if s.deps.Exchange == nil {
+		return
+	}
+	s.userRoute(http.MethodPost, v1+"activity/credit_pay_exchange_sku", "credit_pay_exchange_sku_by_token", s.exchangeSKU)
+}
+
+type exchangeRequest struct {
+	UserID string `json:"userId"`
+	SKU    int64  `json:"sku"`
+}
+
+func (s *Server) exchangeSKU(r *http.Request, user string) (any, error) {
+	var req exchangeRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return nil, err
+	}
+	if user != "" {
+		req.UserID = user
+	}
+	if err := requireUser(req.UserID); err != nil {
+		return nil, err
+	}
+	if err := requireID("sku", req.SKU); err != nil {
+		return nil, err
+	}
+	if err := s.deps.Exchange.Exchange(r.Context(), req.UserID, req.SKU); err != nil {
+		return nil, err
+	}
+	return true, nil
+}
+
+// CreditService reads credit balances.
+type CreditService interface {
+	Balance(ctx context.Context, userID string) (money.Amount, error)
+}
+
+func (s *Server) creditRoutes() {
+	if s.deps.Credit == nil {
+		return
+	}
+	s.userRoute(http.MethodPost, v1+"activity/query_user_credit_account", "query_user_credit_account_by_token", s.creditAccount)
+}
+
+// creditAccount answers the available credit (a number with two decimals; 0 for
+// a user without an account).
+func (s *Server) creditAccount(r *http.Request, user string) (any, error) {
+	userID, err := userParam(r, user)
+	if err != nil {
+		return nil, err
+	}
+	return s.deps.Credit.Balance(r.Context(), userID)
 }

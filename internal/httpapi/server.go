@@ -52,6 +52,10 @@ type Deps struct {
 	Ops OpsService
 	// Rebate serves sign-in and partner rebates.
 	Rebate RebateService
+	// Exchange serves credit_pay_exchange_sku.
+	Exchange ExchangeService
+	// Credit serves query_user_credit_account.
+	Credit CreditService
 	// Ready reports whether the instance can serve (database reachable, …).
 	Ready func(ctx context.Context) error
 }
@@ -111,6 +115,8 @@ func (s *Server) routes() {
 	s.activityRoutes()
 	s.opsRoutes()
 	s.rebateRoutes()
+	s.exchangeRoutes()
+	s.creditRoutes()
 }
 
 // handlerFunc answers a request with data or an error mapped to a code.
