@@ -798,3 +798,14 @@ func TestApply(t *testing.T) {
 func readShared() ([]byte, error) {
 	return os.ReadFile(filepath.Join("..", "..", "..", "shared", "campaigns", "demo.yaml"))
 }
+
+func TestTwoOpenRebatesOfOneTypeAreRejected(t *testing.T) {
+	data := strings.Replace(string(Demo()),
+		`  - {behavior: sign,       type: integral, config: "10",   desc: 签到返利-积分,    state: open}`,
+		`  - {behavior: sign,       type: integral, config: "10",   desc: 签到返利-积分,    state: open}
+  - {behavior: sign,       type: integral, config: "20",   desc: 再来一次,    state: open}`, 1)
+	p := ValidateBytes([]byte(data))
+	if len(p) != 1 || p[0].Path != "rebates[1].type" || !strings.Contains(p[0].Message, "one open rule per behaviour and type") {
+		t.Fatalf("problems %v", p.Strings())
+	}
+}

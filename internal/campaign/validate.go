@@ -527,8 +527,19 @@ func (v *validator) rowID(path string, id int64, i int) (int64, string) {
 
 func (v *validator) rebates(f *File, c *Campaign, skus map[int64]bool) {
 	seen := map[int64]string{}
+	// A rebate order's biz id is user_type_outBusinessNo: two open rules of one
+	// behaviour with the same type would collide, and nobody could be rebated.
+	openTypes := map[[2]string]string{}
 	for i, r := range f.Rebates {
 		p := index("rebates", i)
+		if r.State == string(rebate.StateOpen) {
+			k := [2]string{r.Behavior, r.Type}
+			if first, ok := openTypes[k]; ok {
+				v.add(p+".type", "behaviour %q already has an open %s rebate (%s): one open rule per behaviour and type", r.Behavior, r.Type, first)
+			} else {
+				openTypes[k] = p
+			}
+		}
 		id, what := v.rowID(p+".id", r.ID, i)
 		if id > 0 {
 			firstSeen(v, seen, id, p+".id", what)
