@@ -64,6 +64,8 @@ type App struct {
 	// Owner identifies this instance in fleet-wide leases.
 	Owner string
 
+	busDown bool // the broker was unreachable at start: Start keeps trying
+
 	stop func()
 	wg   sync.WaitGroup
 }
@@ -210,8 +212,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 	if _, err := a.catalog.Reload(ctx, true); err != nil {
 		return nil, err
 	}
-	if err := a.bus.Start(ctx); err != nil {
-		return nil, fmt.Errorf("start event bus: %w", err)
+	if err := a.startBus(ctx); err != nil {
+		return nil, err
 	}
 
 	if a.AdminToken, err = adminToken(cfg, log); err != nil {
@@ -280,6 +282,16 @@ func (a *App) Start() {
 	a.wg.Go(func() { a.engine.RunFlusher(ctx, time.Second) })
 	a.wg.Go(func() { a.activity.RunFlusher(ctx, time.Second) })
 	a.wg.Go(func() { a.retry.Run(ctx) })
+	if a.busDown {
+		a.wg.Go(func() {
+			for ctx.Err() == nil {
+				if err := a.bus.Start(ctx); err == nil {
+					a.log.Info("event broker connected")
+					return
+				}
+			}
+		})
+	}
 	// Exchanges whose payment never happened (an instance died in between)
 	// are cancelled and their SKU units returned; one runner across the fleet.
 	a.wg.Go(func() {
@@ -453,4 +465,30 @@ func servePprof(ctx context.Context, addr string, log *slog.Logger) {
 	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Error("pprof", "err", err)
 	}
+}
+
+// startBus connects the event bus. An unreachable RabbitMQ does not stop the
+// instance: draws go on, their tasks wait in the outbox, and Start keeps
+// connecting in the background (the retry job publishes them once it is up).
+func (a *App) startBus(ctx context.Context) error {
+	if a.cfg.RabbitMQ.URL == "" {
+		if err := a.bus.Start(ctx); err != nil {
+			return fmt.Errorf("start event bus: %w", err)
+		}
+		return nil
+	}
+	timeout := a.cfg.RabbitMQ.ConnectTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	sctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := a.bus.Start(sctx); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		a.log.Warn("event broker unreachable; draws go on and their events wait in the outbox", "err", err)
+		a.busDown = true
+	}
+	return nil
 }

@@ -100,6 +100,9 @@ type RabbitMQ struct {
 	Exchange string `yaml:"exchange"`
 	// QueuePrefix starts every queue name. Empty means "bigmarket.".
 	QueuePrefix string `yaml:"queue_prefix"`
+	// ConnectTimeout bounds the first connection at start; past it the
+	// instance serves anyway and keeps connecting. Zero means 10s.
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
 }
 
 // Auth configures authentication.
