@@ -33,7 +33,8 @@ func productionConfig(t *testing.T) config.Config {
 	name := testsvc.UniqueName("bmapp_")
 	t.Cleanup(func() { deleteBroker(t, url, name) })
 	cfg := config.Default()
-	cfg.Database = config.Database{Driver: "mysql", ConfigDSN: sc.ConfigDSN, ShardDSNs: sc.ShardDSNs, TablesPerShard: sc.TablesPerShard}
+	// Two instances × three databases share the server's connection limit.
+	cfg.Database = config.Database{Driver: "mysql", ConfigDSN: sc.ConfigDSN, ShardDSNs: sc.ShardDSNs, TablesPerShard: sc.TablesPerShard, MaxOpenConns: 12}
 	cfg.Redis = config.Redis{Addrs: []string{testsvc.Addr(t, "redis")}, Prefix: prefix}
 	cfg.RabbitMQ = config.RabbitMQ{URL: url, Exchange: name, QueuePrefix: name + "."}
 	cfg.Auth.AdminToken = "test-admin"
