@@ -216,7 +216,9 @@ func redisPrefix(cfg config.Config) string {
 // newBus returns RabbitMQ when configured, else the in-process bus.
 func newBus(cfg config.Config, log *slog.Logger) (bus.Bus, error) {
 	if cfg.RabbitMQ.URL == "" {
-		return bus.NewMemory(bus.MemoryConfig{Logger: log}), nil
+		// Enough workers that delivery keeps up with the draw rate: a delivery
+		// waits on the single SQLite writer most of its time.
+		return bus.NewMemory(bus.MemoryConfig{Workers: 64, QueueSize: 8192, Logger: log}), nil
 	}
 	b, err := rabbitmq.New(rabbitmq.Config{
 		URL:         cfg.RabbitMQ.URL,

@@ -212,16 +212,13 @@ func (d *Deliverer) result(out Outcome, sa SendAward, err error) {
 }
 
 func (d *Deliverer) deliver(ctx context.Context, sa SendAward) (Outcome, error) {
-	rec, err := d.cfg.Store.Get(ctx, sa.UserID, sa.OrderID)
-	if err != nil {
-		return OutcomeError, err
-	}
-	if rec.State != RecordCreate {
-		return OutcomeAlreadyDone, nil
-	}
 	switch sa.AwardKey {
 	case KeyCreditRandom, KeyCreditBlacklist:
+		// Credit awards need no read first: the transaction that credits
+		// moves the record out of create only if it is there, and a record
+		// found in no other state is looked up afterwards (notDone).
 		var amount money.Amount
+		var err error
 		if sa.AwardKey == KeyCreditRandom {
 			amount, err = CreditAmount(sa.AwardConfig, d.cfg.RandN)
 		} else {
@@ -231,6 +228,13 @@ func (d *Deliverer) deliver(ctx context.Context, sa SendAward) (Outcome, error) 
 			return d.park(ctx, sa, err)
 		}
 		return d.credit(ctx, sa, amount)
+	}
+	rec, err := d.cfg.Store.Get(ctx, sa.UserID, sa.OrderID)
+	if err != nil {
+		return OutcomeError, err
+	}
+	if rec.State != RecordCreate {
+		return OutcomeAlreadyDone, nil
 	}
 	if w, ok := d.cfg.Webhooks[sa.AwardKey]; ok {
 		if err := d.post(ctx, w, sa); err != nil {
@@ -260,7 +264,7 @@ func (d *Deliverer) credit(ctx context.Context, sa SendAward, amount money.Amoun
 			return OutcomeError, err
 		}
 		if !changed {
-			return OutcomeAlreadyDone, nil
+			return d.notDone(ctx, sa)
 		}
 		return OutcomeCredited, nil
 	}
@@ -273,7 +277,7 @@ func (d *Deliverer) credit(ctx context.Context, sa SendAward, amount money.Amoun
 	case err == nil:
 		return OutcomeCredited, nil
 	case errors.Is(err, ErrRecordState):
-		return OutcomeAlreadyDone, nil
+		return d.notDone(ctx, sa)
 	case errors.Is(err, credit.ErrDuplicate):
 		// Credited before: the record completed in that same transaction, but
 		// make sure of it rather than leave it behind.
@@ -285,10 +289,26 @@ func (d *Deliverer) credit(ctx context.Context, sa SendAward, amount money.Amoun
 	return OutcomeError, err
 }
 
-// park keeps the record for an operator after a configuration error.
+// notDone explains a record a transition from RecordCreate did not find in
+// that state: OutcomeAlreadyDone when it exists (delivered meanwhile or
+// before), OutcomeError with ErrRecordNotFound when it does not.
+func (d *Deliverer) notDone(ctx context.Context, sa SendAward) (Outcome, error) {
+	if _, err := d.cfg.Store.Get(ctx, sa.UserID, sa.OrderID); err != nil {
+		return OutcomeError, err
+	}
+	return OutcomeAlreadyDone, nil
+}
+
+// park keeps the record for an operator after a configuration error. A record
+// no longer in create is left alone (OutcomeAlreadyDone, as a delivered record
+// is, whatever its config).
 func (d *Deliverer) park(ctx context.Context, sa SendAward, cause error) (Outcome, error) {
-	if _, err := d.cfg.Store.SetState(ctx, sa.UserID, sa.OrderID, RecordCreate, RecordPendingManual, d.cfg.Now()); err != nil {
+	changed, err := d.cfg.Store.SetState(ctx, sa.UserID, sa.OrderID, RecordCreate, RecordPendingManual, d.cfg.Now())
+	if err != nil {
 		return OutcomeError, errors.Join(cause, err)
+	}
+	if !changed {
+		return d.notDone(ctx, sa)
 	}
 	return OutcomeConfigError, cause
 }

@@ -43,12 +43,11 @@ type Store struct {
 	db *sqldb.DB
 	q  queries
 
-	// On SQLite, the draw's statements are prepared once on the writer
-	// connection (parsing them is a third of a draw's CPU otherwise); nil
-	// until then, and always nil on MySQL (one round trip per statement with
-	// interpolated parameters, which a server-side prepare would double).
-	stmts  atomic.Pointer[map[string]*sql.Stmt]
-	prepMu sync.Mutex
+	// The draw's statements are prepared on every shard handle before the
+	// first draw (sqldb.Handle.Prepare: SQLite only; parsing them is a third
+	// of a draw's CPU otherwise).
+	prepared atomic.Bool
+	prepMu   sync.Mutex
 }
 
 // New returns a Store on db.
@@ -141,7 +140,7 @@ func (s *Store) Draw(ctx context.Context, in DrawInput, raffle func(tx *sql.Tx, 
 	s.prepareDraw(ctx)
 	var out activity.Partake
 	err := s.db.InUserTx(ctx, in.UserID, func(tx *sql.Tx, r sqldb.Route) error {
-		t := s.stmtTx(ctx, tx)
+		t := s.stmtTx(ctx, tx, r)
 		p, err := s.partake(t, r, in)
 		if err != nil {
 			return err
@@ -344,64 +343,52 @@ func (s *Store) drawQueries() []string {
 		qInsertMonth, qInsertDay, qInsertRaffleOrder, qMarkUsed}
 }
 
-// prepareDraw prepares Draw's statements on SQLite's writer connection, once.
-// It runs outside any transaction (preparing through the pool needs the one
-// writer connection). A failure is not an error: Draw then runs plain
-// statements and the next call tries again.
+// prepareDraw prepares Draw's statements on SQLite's writer connection, once
+// per shard handle. It runs outside any transaction (preparing through the pool
+// needs the one writer connection). A failure is not an error: the statements
+// then run unprepared, and the handle prepares them after their first use.
 func (s *Store) prepareDraw(ctx context.Context) {
-	if s.db.Driver() != sqldb.DriverSQLite || s.stmts.Load() != nil {
+	if s.prepared.Load() {
 		return
 	}
 	s.prepMu.Lock()
 	defer s.prepMu.Unlock()
-	if s.stmts.Load() != nil {
+	if s.prepared.Load() {
 		return
 	}
-	w := s.db.Shard(0).Write()
-	m := map[string]*sql.Stmt{}
-	for _, q := range s.drawQueries() {
-		q = sqldb.Route{}.SQL(q)
-		st, err := w.PrepareContext(ctx, q)
-		if err != nil {
-			for _, st := range m {
-				st.Close()
+	for i := range s.db.Shards() {
+		h := s.db.Shard(i)
+		for _, suffix := range s.db.Suffixes() {
+			r := sqldb.Route{Shard: i, Suffix: suffix}
+			qs := s.drawQueries()
+			for j, q := range qs {
+				qs[j] = r.SQL(q)
 			}
-			return
+			_ = h.Prepare(ctx, qs...)
 		}
-		m[q] = st
 	}
-	s.stmts.Store(&m)
+	s.prepared.Store(true)
 }
 
-// stmtTx runs the statements of one transaction through the prepared
-// statements when there are some, else as plain statements. Queries are
-// routed SQL.
+// stmtTx runs the statements of one transaction on the user's shard through
+// the shard's prepared statements (sqldb.Handle.ExecTx). Queries are routed
+// SQL.
 type stmtTx struct {
-	ctx   context.Context
-	tx    *sql.Tx
-	stmts map[string]*sql.Stmt
+	ctx context.Context
+	tx  *sql.Tx
+	h   *sqldb.Handle
 }
 
-func (s *Store) stmtTx(ctx context.Context, tx *sql.Tx) stmtTx {
-	t := stmtTx{ctx: ctx, tx: tx}
-	if m := s.stmts.Load(); m != nil {
-		t.stmts = *m
-	}
-	return t
+func (s *Store) stmtTx(ctx context.Context, tx *sql.Tx, r sqldb.Route) stmtTx {
+	return stmtTx{ctx: ctx, tx: tx, h: s.db.Shard(r.Shard)}
 }
 
 func (t stmtTx) exec(query string, args ...any) (sql.Result, error) {
-	if st, ok := t.stmts[query]; ok {
-		return t.tx.StmtContext(t.ctx, st).ExecContext(t.ctx, args...)
-	}
-	return t.tx.ExecContext(t.ctx, query, args...)
+	return t.h.ExecTx(t.ctx, t.tx, query, args...)
 }
 
 func (t stmtTx) queryRow(query string, args ...any) *sql.Row {
-	if st, ok := t.stmts[query]; ok {
-		return t.tx.StmtContext(t.ctx, st).QueryRowContext(t.ctx, args...)
-	}
-	return t.tx.QueryRowContext(t.ctx, query, args...)
+	return t.h.QueryRowTx(t.ctx, t.tx, query, args...)
 }
 
 // QueryRowContext makes stmtTx a queryer (the transaction's ctx is used).
@@ -411,10 +398,7 @@ func (t stmtTx) QueryRowContext(_ context.Context, query string, args ...any) *s
 
 // QueryContext makes stmtTx a queryer (the transaction's ctx is used).
 func (t stmtTx) QueryContext(_ context.Context, query string, args ...any) (*sql.Rows, error) {
-	if st, ok := t.stmts[query]; ok {
-		return t.tx.StmtContext(t.ctx, st).QueryContext(t.ctx, args...)
-	}
-	return t.tx.QueryContext(t.ctx, query, args...)
+	return t.h.QueryTx(t.ctx, t.tx, query, args...)
 }
 
 // mustUpdate runs an UPDATE that must change one row; zero rows returns none.

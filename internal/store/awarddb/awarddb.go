@@ -44,11 +44,22 @@ func (s *Store) Insert(ctx context.Context, rec award.Record) error {
 	return s.insert(ctx, s.db.Shard(r.Shard).Write(), r, rec)
 }
 
+// txExecer runs a transaction's statements through its shard's prepared
+// statements (sqldb.Handle.ExecTx).
+type txExecer struct {
+	h  *sqldb.Handle
+	tx *sql.Tx
+}
+
+func (e txExecer) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return e.h.ExecTx(ctx, e.tx, query, args...)
+}
+
 // InsertTx is Insert inside a transaction the caller runs on rec.UserID's shard
 // (sqldb.DB.InUserTx), so that the record commits with the facts around it (the
 // outbox task, the raffle order marked used). r must be the user's route.
 func (s *Store) InsertTx(ctx context.Context, tx *sql.Tx, r sqldb.Route, rec award.Record) error {
-	return s.insert(ctx, tx, r, rec)
+	return s.insert(ctx, txExecer{h: s.db.Shard(r.Shard), tx: tx}, r, rec)
 }
 
 func (s *Store) insert(ctx context.Context, ex execer, r sqldb.Route, rec award.Record) error {

@@ -51,7 +51,7 @@ func (s *Store) SetState(ctx context.Context, userID, orderID string, from, to a
 // SetStateTx is SetState inside a transaction the caller runs on userID's shard
 // (r is the user's route).
 func (s *Store) SetStateTx(ctx context.Context, tx *sql.Tx, r sqldb.Route, userID, orderID string, from, to award.RecordState, now time.Time) (bool, error) {
-	return s.setState(ctx, tx, r, userID, orderID, from, to, now)
+	return s.setState(ctx, txExecer{h: s.db.Shard(r.Shard), tx: tx}, r, userID, orderID, from, to, now)
 }
 
 func (s *Store) setState(ctx context.Context, ex execer, r sqldb.Route, userID, orderID string, from, to award.RecordState, now time.Time) (bool, error) {

@@ -77,7 +77,8 @@ func (s *Store) ApplyTx(ctx context.Context, tx *sql.Tx, r sqldb.Route, o credit
 		return err
 	}
 	ms, cents := o.Time.UnixMilli(), o.Amount.Cents()
-	_, err := tx.ExecContext(ctx, r.SQL(qInsertOrder), o.UserID, o.OrderID, o.TradeName, string(o.TradeType), cents,
+	h := s.db.Shard(r.Shard)
+	_, err := h.ExecTx(ctx, tx, r.SQL(qInsertOrder), o.UserID, o.OrderID, o.TradeName, string(o.TradeType), cents,
 		o.OutBusinessNo, ms, ms)
 	if err != nil {
 		if s.db.Dialect().IsDuplicate(err) {
@@ -88,11 +89,11 @@ func (s *Store) ApplyTx(ctx context.Context, tx *sql.Tx, r sqldb.Route, o credit
 	}
 	switch o.TradeType {
 	case credit.Forward:
-		if _, err := tx.ExecContext(ctx, r.SQL(s.qForward), o.UserID, cents, cents, accountOpen, ms, ms); err != nil {
+		if _, err := h.ExecTx(ctx, tx, r.SQL(s.qForward), o.UserID, cents, cents, accountOpen, ms, ms); err != nil {
 			return fmt.Errorf("apply credit order: user[%s] out_business_no[%s]: add to account: %w", o.UserID, o.OutBusinessNo, err)
 		}
 	case credit.Reverse:
-		res, err := tx.ExecContext(ctx, r.SQL(qReverse), cents, ms, o.UserID, cents)
+		res, err := h.ExecTx(ctx, tx, r.SQL(qReverse), cents, ms, o.UserID, cents)
 		if err != nil {
 			return fmt.Errorf("apply credit order: user[%s] out_business_no[%s]: spend from account: %w", o.UserID, o.OutBusinessNo, err)
 		}

@@ -49,7 +49,7 @@ func (s *Store) InsertTx(ctx context.Context, tx *sql.Tx, r sqldb.Route, t outbo
 	if state == "" {
 		state = outbox.StateCreate
 	}
-	_, err := tx.ExecContext(ctx, qInsert, t.UserID, t.Topic, t.MessageID, string(t.Body), string(state), t.Attempts,
+	_, err := s.db.Shard(r.Shard).ExecTx(ctx, tx, qInsert, t.UserID, t.Topic, t.MessageID, string(t.Body), string(state), t.Attempts,
 		t.CreateTime.UnixMilli(), t.UpdateTime.UnixMilli())
 	if err != nil {
 		if s.db.Dialect().IsDuplicate(err) {

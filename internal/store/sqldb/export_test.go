@@ -7,3 +7,11 @@ import "database/sql"
 func NewTestHandle(p *sql.DB, d Dialect) *Handle {
 	return &Handle{name: "test", write: p, read: p, dialect: d}
 }
+
+// Prepared reports whether query is prepared in h's statement cache.
+func (h *Handle) Prepared(query string) bool {
+	if h.stmts == nil {
+		return false
+	}
+	return (*h.stmts.stmts.Load())[query] != nil
+}

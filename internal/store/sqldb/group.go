@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // maxGroup bounds how many callers' transactions share one SQLite commit.
@@ -26,12 +27,13 @@ var errGroupClosed = errors.New("sqldb: database closed")
 // the shared transaction aborts (a failed savepoint operation or commit), every
 // caller of the group gets the error and nothing of the group is kept.
 type groupCommit struct {
-	db   *sql.DB
-	name string
-	reqs chan *groupReq
-	quit chan struct{}
-	wg   sync.WaitGroup
-	once sync.Once
+	db    *sql.DB
+	name  string
+	stmts *stmtCache // prepared statements, prepared between groups
+	reqs  chan *groupReq
+	quit  chan struct{}
+	wg    sync.WaitGroup
+	once  sync.Once
 }
 
 type groupReq struct {
@@ -47,8 +49,12 @@ type groupResult struct {
 	panicked any
 }
 
-func newGroupCommit(db *sql.DB, name string) *groupCommit {
-	g := &groupCommit{db: db, name: name, reqs: make(chan *groupReq), quit: make(chan struct{})}
+func newGroupCommit(db *sql.DB, name string, stmts *stmtCache) *groupCommit {
+	g := &groupCommit{db: db, name: name, stmts: stmts, reqs: make(chan *groupReq), quit: make(chan struct{})}
+	if stmts != nil {
+		// Errors are not news: statements that fail to prepare run unprepared.
+		_ = stmts.prepare(context.Background(), []string{qSavepoint, qRelease, qRollbackTo})
+	}
 	g.wg.Go(g.loop)
 	return g
 }
@@ -95,7 +101,34 @@ func (g *groupCommit) loop() {
 			}
 		}
 		g.commit(batch)
+		if g.stmts != nil && g.stmts.pending() {
+			// Between two groups the loop holds no transaction: the one writer
+			// connection is free to prepare what the last groups ran unprepared.
+			ctx, cancel := context.WithTimeout(context.Background(), prepareTimeout)
+			g.stmts.prepareWanted(ctx)
+			cancel()
+		}
 	}
+}
+
+// Statements of the group commit, and the bound of a preparation between groups.
+const (
+	qSavepoint     = "SAVEPOINT g"
+	qRelease       = "RELEASE g"
+	qRollbackTo    = "ROLLBACK TO g"
+	prepareTimeout = 5 * time.Second
+)
+
+// exec runs one of the group's own statements, prepared when possible.
+func (g *groupCommit) exec(tx *sql.Tx, q string) error {
+	if g.stmts != nil {
+		if st := g.stmts.get(q); st != nil {
+			_, err := tx.StmtContext(context.Background(), st).Exec()
+			return err
+		}
+	}
+	_, err := tx.Exec(q)
+	return err
 }
 
 // commit runs one group.
@@ -126,7 +159,7 @@ func (g *groupCommit) commit(batch []*groupReq) {
 		if r.ctx.Err() != nil {
 			continue
 		}
-		if _, err := tx.Exec("SAVEPOINT g"); err != nil {
+		if err := g.exec(tx, qSavepoint); err != nil {
 			tx.Rollback()
 			finish(fmt.Errorf("savepoint on %s: %w", g.name, err))
 			return
@@ -143,8 +176,8 @@ func (g *groupCommit) commit(batch []*groupReq) {
 		}
 		if fnErr != nil {
 			r.fnErr = fnErr
-			_, err1 := tx.Exec("ROLLBACK TO g")
-			_, err2 := tx.Exec("RELEASE g")
+			err1 := g.exec(tx, qRollbackTo)
+			err2 := g.exec(tx, qRelease)
 			if err := errors.Join(err1, err2); err != nil {
 				// The transaction itself is gone (for instance interrupted by a
 				// cancelled context): nothing of the group can be kept.
@@ -154,7 +187,7 @@ func (g *groupCommit) commit(batch []*groupReq) {
 			}
 			continue
 		}
-		if _, err := tx.Exec("RELEASE g"); err != nil {
+		if err := g.exec(tx, qRelease); err != nil {
 			tx.Rollback()
 			finish(fmt.Errorf("release savepoint on %s: %w", g.name, err))
 			return

@@ -104,6 +104,7 @@ type Handle struct {
 	dialect Dialect
 	dbName  string       // MySQL database name, "" for SQLite
 	group   *groupCommit // SQLite: group commit of write transactions
+	stmts   *stmtCache   // SQLite: statements prepared on the writer pool
 }
 
 // Write returns the pool for transactions and writes.
@@ -198,7 +199,8 @@ func openSQLite(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite %s (readers): %w", cfg.SQLitePath, err)
 	}
 	h := &Handle{name: "sqlite", write: write, read: read, dialect: SQLiteDialect{}}
-	h.group = newGroupCommit(write, h.name)
+	h.stmts = newStmtCache(write)
+	h.group = newGroupCommit(write, h.name, h.stmts)
 	return &DB{
 		driver:   DriverSQLite,
 		dialect:  SQLiteDialect{},
@@ -226,6 +228,7 @@ func sqliteDSN(path string, busy time.Duration, readOnly bool) string {
 		// keeps a group's pages from spilling before the commit.
 		q.Add("_pragma", "temp_store(MEMORY)")
 		q.Add("_pragma", "cache_size(-65536)")
+		q.Add("_pragma", "wal_autocheckpoint(8192)")
 		q.Set("_txlock", "immediate")
 	}
 	return path + "?" + q.Encode()
@@ -302,6 +305,11 @@ func (db *DB) Close() error {
 	if db.config != nil && db.config.group != nil {
 		g := db.config.group
 		g.close()
+	}
+	for _, h := range append([]*Handle{db.config}, db.shards...) {
+		if h != nil && h.stmts != nil {
+			h.stmts.close()
+		}
 	}
 	for _, p := range db.pools {
 		errs = append(errs, p.Close())
