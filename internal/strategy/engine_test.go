@@ -52,20 +52,22 @@ func TestRaffleChiSquare(t *testing.T) {
 				awards = append(awards, a.AwardID)
 			}
 		}
-		obs := make([]int, len(awards))
 		weights := make([]float64, len(awards))
 		for i, id := range awards {
 			weights[i] = float64(rateOf(st, id))
 		}
-		for range draws {
-			res := raffle(t, e, Request{UserID: "u", StrategyID: c.strategy, TotalDraws: c.totalDraws, TodayDraws: 3})
-			i := slices.Index(awards, res.AwardID)
-			if i < 0 || res.Rule != c.rule || !res.StockTaken {
-				t.Fatalf("%s: unexpected result %+v", c.name, res)
+		checkChiSquare(t, c.name, func() []int {
+			obs := make([]int, len(awards))
+			for range draws {
+				res := raffle(t, e, Request{UserID: "u", StrategyID: c.strategy, TotalDraws: c.totalDraws, TodayDraws: 3})
+				i := slices.Index(awards, res.AwardID)
+				if i < 0 || res.Rule != c.rule || !res.StockTaken {
+					t.Fatalf("%s: unexpected result %+v", c.name, res)
+				}
+				obs[i]++
 			}
-			obs[i]++
-		}
-		checkChiSquare(t, c.name, obs, weights)
+			return obs
+		}, weights)
 	}
 }
 
@@ -75,24 +77,26 @@ func TestRaffleChiSquare(t *testing.T) {
 func TestSimulateChiSquareTakesNothing(t *testing.T) {
 	e, mem := newTestEngine(t, nil, demoStrategies(), demoTrees())
 	st := demoStrategy(t, 100002)
-	counts, err := e.Simulate(context.Background(), 100002, 200_000, "u", 0, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obs := make([]int, len(st.Awards))
-	total := 0
-	for id, n := range counts {
-		i := slices.IndexFunc(st.Awards, func(a Award) bool { return a.AwardID == id })
-		if i < 0 {
-			t.Fatalf("simulate returned award %d outside the table", id)
+	checkChiSquare(t, "simulate 100002", func() []int {
+		counts, err := e.Simulate(context.Background(), 100002, 200_000, "u", 0, 0)
+		if err != nil {
+			t.Fatal(err)
 		}
-		obs[i] += n
-		total += n
-	}
-	if total != 200_000 {
-		t.Fatalf("simulate counted %d draws, want 200000", total)
-	}
-	checkChiSquare(t, "simulate 100002", obs, floats(ratesOf(st)))
+		obs := make([]int, len(st.Awards))
+		total := 0
+		for id, n := range counts {
+			i := slices.IndexFunc(st.Awards, func(a Award) bool { return a.AwardID == id })
+			if i < 0 {
+				t.Fatalf("simulate returned award %d outside the table", id)
+			}
+			obs[i] += n
+			total += n
+		}
+		if total != 200_000 {
+			t.Fatalf("simulate counted %d draws, want 200000", total)
+		}
+		return obs
+	}, floats(ratesOf(st)))
 	for _, a := range st.Awards {
 		if v := counterValue(t, mem, 100002, a.AwardID); v != 0 {
 			t.Errorf("award %d counter = %d after simulate, want 0", a.AwardID, v)
@@ -363,16 +367,18 @@ func TestLuckAmountUniform(t *testing.T) {
 		{ID: 2, Awards: []Award{{AwardID: 5, Rate: 1, Count: 10, TreeID: "luck_bare"}}},
 	}
 	e, _ := newTestEngine(t, nil, ss, []Tree{tree, noAmount})
-	obs := make([]int, 5)
-	for range 100_000 {
-		res := raffle(t, e, Request{UserID: "u", StrategyID: 1})
-		c := res.Amount.Cents()
-		if res.AwardID != 101 || !res.HasAmount || c < 1 || c > 5 {
-			t.Fatalf("luck draw: %+v", res)
+	checkChiSquare(t, "luck amounts 0.01..0.05", func() []int {
+		obs := make([]int, 5)
+		for range 100_000 {
+			res := raffle(t, e, Request{UserID: "u", StrategyID: 1})
+			c := res.Amount.Cents()
+			if res.AwardID != 101 || !res.HasAmount || c < 1 || c > 5 {
+				t.Fatalf("luck draw: %+v", res)
+			}
+			obs[c-1]++
 		}
-		obs[c-1]++
-	}
-	checkChiSquare(t, "luck amounts 0.01..0.05", obs, []float64{1, 1, 1, 1, 1})
+		return obs
+	}, []float64{1, 1, 1, 1, 1})
 	if res := raffle(t, e, Request{UserID: "u", StrategyID: 2}); res.AwardID != 101 || res.HasAmount || res.StockTaken {
 		t.Errorf("luck award without range: %+v, want 101 without amount", res)
 	}
