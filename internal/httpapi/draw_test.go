@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bigmarket/bigmarket/internal/app"
+	"github.com/bigmarket/bigmarket/internal/campaign"
 	"github.com/bigmarket/bigmarket/internal/config"
 )
 
@@ -340,3 +341,31 @@ func TestStockNeverOversells(t *testing.T) {
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
 
 func b64(s string) string { return base64.URLEncoding.EncodeToString([]byte(s)) }
+
+func TestStageActivation(t *testing.T) {
+	h := app.NewForTest(t, nil).Handler()
+	withStage := strings.Replace(string(campaign.Demo()),
+		"  - {channel: c01, source: s01, activity: 100401, state: active}",
+		"  - {channel: c01, source: s01, activity: 100401, state: active}\n  - {channel: c02, source: s02, activity: 100301, state: inactive}", 1)
+	stageOf := "/api/v1/raffle/activity/query_stage_activity_id?channel=c02&source=s02"
+	run(t, h, []scenario{
+		{name: "apply an inactive stage", method: "POST", path: "/api/admin/v1/campaign/apply", admin: true, body: withStage, wantCode: "0000"},
+		{name: "inactive stage shows nothing", method: "GET", path: stageOf, wantCode: "0002"},
+		{name: "activate it", method: "POST", path: "/api/v1/raffle/erp/update_stage_activity_2_active", admin: true, body: `{"id":2}`, wantCode: "0000"},
+		{name: "active stage shows its activity", method: "GET", path: stageOf, wantCode: "0000",
+			check: func(t *testing.T, d json.RawMessage) {
+				if string(d) != "100301" {
+					t.Fatalf("stage activity %s", d)
+				}
+			}},
+		{name: "activate", method: "POST", path: "/api/v1/raffle/erp/update_stage_activity_2_active", admin: true, body: `{"id":1}`, wantCode: "0000"},
+		{name: "unknown stage", method: "POST", path: "/api/v1/raffle/erp/update_stage_activity_2_active", admin: true, body: `{"id":99}`, wantCode: "0002"},
+		{name: "bad body", method: "POST", path: "/api/v1/raffle/erp/update_stage_activity_2_active", admin: true, body: `{"id":"x"}`, wantCode: "0002"},
+		{name: "stages", method: "GET", path: "/api/v1/raffle/erp/query_raffle_activity_stage_list", admin: true, wantCode: "0000",
+			check: func(t *testing.T, d json.RawMessage) {
+				if string(d) != `[{"id":1,"channel":"c01","source":"s01","activityId":100401,"state":"active"},{"id":2,"channel":"c02","source":"s02","activityId":100301,"state":"active"}]` {
+					t.Fatalf("stages %s", d)
+				}
+			}},
+	})
+}
