@@ -15,6 +15,7 @@ import (
 	"github.com/bigmarket/bigmarket/internal/money"
 	"github.com/bigmarket/bigmarket/internal/outbox"
 	"github.com/bigmarket/bigmarket/internal/platform/bus"
+	"github.com/bigmarket/bigmarket/internal/testsvc"
 )
 
 // 50 concurrent exchanges by a user whose credits pay for exactly 3: exactly 3
@@ -228,7 +229,7 @@ func TestFailedCompletionRepairedByConsumer(t *testing.T) {
 		if o.State != activity.QuotaOrderWaitPay {
 			t.Fatalf("order state %s, want wait_pay (direct completion failed)", o.State)
 		}
-		eventually(t, "the consumer to complete the order", func() bool {
+		testsvc.Eventually(t, "the consumer to complete the order", func() bool {
 			got, err := f.acts.QuotaOrder(ctx, user, o.OutBusinessNo)
 			return err == nil && got.State == activity.QuotaOrderCompleted
 		})
@@ -239,7 +240,7 @@ func TestFailedCompletionRepairedByConsumer(t *testing.T) {
 		if failed := b.Failed(); len(failed) != 0 {
 			t.Fatalf("messages parked as failed: %d", len(failed))
 		}
-		eventually(t, "the task to be marked completed", func() bool {
+		testsvc.Eventually(t, "the task to be marked completed", func() bool {
 			ts := f.storedTasks(user)
 			return len(ts) == 1 && ts[0].State == outbox.StateCompleted
 		})

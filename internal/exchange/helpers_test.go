@@ -25,21 +25,6 @@ import (
 	"github.com/bigmarket/bigmarket/internal/store/sqldb/sqldbtest"
 )
 
-// wait bounds every expectation that needs a background step: a guard against
-// hanging, not a timing assertion.
-const wait = 30 * time.Second
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 var (
 	t0        = time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC)
 	openAct   = activity.Activity{ID: 100301, Name: "open", StrategyID: 100006, State: activity.StateOpen}

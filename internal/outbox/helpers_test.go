@@ -18,22 +18,8 @@ import (
 	"github.com/bigmarket/bigmarket/internal/store/creditdb"
 	"github.com/bigmarket/bigmarket/internal/store/outboxdb"
 	"github.com/bigmarket/bigmarket/internal/store/sqldb"
+	"github.com/bigmarket/bigmarket/internal/testsvc"
 )
-
-// wait bounds every expectation: a guard against hanging, not a timing
-// assertion.
-const wait = 30 * time.Second
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 // world is the storage of a draw: award records, the outbox and the ledger.
 type world struct {
@@ -165,7 +151,7 @@ func (s *countingStore) MarkCompleted(ctx context.Context, shard int, ids []stri
 
 func closeRelay(t *testing.T, r *outbox.Relay) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	ctx, cancel := context.WithTimeout(context.Background(), testsvc.WaitLimit)
 	defer cancel()
 	if err := r.Close(ctx); err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/bigmarket/bigmarket/internal/platform/lease"
 	"github.com/bigmarket/bigmarket/internal/store/sqldb"
 	"github.com/bigmarket/bigmarket/internal/store/sqldb/sqldbtest"
+	"github.com/bigmarket/bigmarket/internal/testsvc"
 )
 
 var t0 = time.UnixMilli(1_700_000_000_000)
@@ -77,7 +78,7 @@ func TestRelayPublishesAndMarksInBatches(t *testing.T) {
 			task := w.draw(t, fmt.Sprintf("user-%d", i%17), fmt.Sprintf("order-%03d", i), award.KeyCreditRandom, "1,10", t0)
 			relay.Enqueue(task)
 		}
-		eventually(t, "every task delivered", func() bool { mu.Lock(); defer mu.Unlock(); return len(seen) == n })
+		testsvc.Eventually(t, "every task delivered", func() bool { mu.Lock(); defer mu.Unlock(); return len(seen) == n })
 		closeRelay(t, relay)
 
 		if c := w.counts(t); c[outbox.StateCompleted] != n || len(c) != 1 {
@@ -149,7 +150,7 @@ func TestBrokerDownThenBackEveryAwardCreditedOnce(t *testing.T) {
 				relay.Enqueue(task)
 			}
 		}
-		eventually(t, "the relay's failures recorded", func() bool { return w.counts(t)[outbox.StateFail] == enqueued })
+		testsvc.Eventually(t, "the relay's failures recorded", func() bool { return w.counts(t)[outbox.StateFail] == enqueued })
 
 		job := newRetryJob(t, outbox.RetryConfig{Store: w.tasks, Publisher: pub, MinAge: time.Second,
 			Now: func() time.Time { return t0.Add(time.Minute) }, MaxAttempts: 3})
@@ -177,7 +178,7 @@ func TestBrokerDownThenBackEveryAwardCreditedOnce(t *testing.T) {
 		if rep := runOnce(t, job); rep.Published != n || rep.BrokerDown {
 			t.Fatalf("pass with the broker back: %+v, want %d published", rep, n)
 		}
-		eventually(t, "every award delivered", func() bool { return count(award.OutcomeCredited) == n })
+		testsvc.Eventually(t, "every award delivered", func() bool { return count(award.OutcomeCredited) == n })
 		if c := w.counts(t); c[outbox.StateCompleted] != n {
 			t.Fatalf("task states = %v", c)
 		}
@@ -197,7 +198,7 @@ func TestBrokerDownThenBackEveryAwardCreditedOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		eventually(t, "duplicates handled", func() bool { return count(award.OutcomeAlreadyDone) == 2*n })
+		testsvc.Eventually(t, "duplicates handled", func() bool { return count(award.OutcomeAlreadyDone) == 2*n })
 		for i, task := range tasks {
 			if s := w.state(t, task.UserID, fmt.Sprintf("order-%03d", i)); s != award.RecordCompleted {
 				t.Fatalf("record %d: %s", i, s)
@@ -239,7 +240,7 @@ func TestRetryJobRepairsLostHandoffs(t *testing.T) {
 	second := w.draw(t, "u2", "order-2", award.KeyCreditBlacklist, "1", t0)
 	third := w.draw(t, "u3", "order-3", award.KeyCreditBlacklist, "1", t0)
 	relay.Enqueue(first) // the worker takes it and blocks
-	eventually(t, "the worker busy", func() bool { return relay.Pending() == 0 })
+	testsvc.Eventually(t, "the worker busy", func() bool { return relay.Pending() == 0 })
 	relay.Enqueue(second) // waits in the queue
 	relay.Enqueue(third)  // the queue is full: dropped
 	if st := relay.Stats(); st.Enqueued != 2 || st.Dropped != 1 {
@@ -376,11 +377,11 @@ func TestRetryJobsShareOneLease(t *testing.T) {
 	ctxB, stopB := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { newJob("a").Run(ctxA) })
-	eventually(t, "a working", func() bool { return published("a") >= 10 })
+	testsvc.Eventually(t, "a working", func() bool { return published("a") >= 10 })
 	wg.Go(func() { newJob("b").Run(ctxB) })
-	eventually(t, "a working on with b started", func() bool { return published("a") >= 60 })
+	testsvc.Eventually(t, "a working on with b started", func() bool { return published("a") >= 60 })
 	stopA()
-	eventually(t, "b taking over", func() bool { return published("b") >= 30 })
+	testsvc.Eventually(t, "b taking over", func() bool { return published("b") >= 30 })
 	stopB()
 	wg.Wait()
 

@@ -61,7 +61,7 @@ func TestRelayOverRabbitMQ(t *testing.T) {
 	if err := b.Subscribe(outbox.TopicSendAward, d.Handle); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	ctx, cancel := context.WithTimeout(context.Background(), testsvc.WaitLimit)
 	defer cancel()
 	if err := b.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -81,10 +81,10 @@ func TestRelayOverRabbitMQ(t *testing.T) {
 		want[user] = want[user].Add(amount)
 		refs = append(refs, ref{user, order})
 	}
-	eventually(t, "every task completed", func() bool { return w.counts(t)[outbox.StateCompleted] == n })
+	testsvc.Eventually(t, "every task completed", func() bool { return w.counts(t)[outbox.StateCompleted] == n })
 	closeRelay(t, relay)
 	for _, r := range refs {
-		eventually(t, "record "+r.order+" completed", func() bool { return w.state(t, r.user, r.order) == award.RecordCompleted })
+		testsvc.Eventually(t, "record "+r.order+" completed", func() bool { return w.state(t, r.user, r.order) == award.RecordCompleted })
 	}
 	for user, amount := range want {
 		if got := w.balance(t, user); got != amount {

@@ -17,22 +17,8 @@ import (
 	"github.com/bigmarket/bigmarket/internal/store/rebatedb"
 	"github.com/bigmarket/bigmarket/internal/store/sqldb"
 	"github.com/bigmarket/bigmarket/internal/store/sqldb/sqldbtest"
+	"github.com/bigmarket/bigmarket/internal/testsvc"
 )
-
-// wait bounds every expectation: a guard against hanging, not a timing
-// assertion.
-const wait = 30 * time.Second
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 // TestSignInEndToEnd wires the real pieces of the embedded and the sharded
 // deployments (rebate, outbox, credit stores; in-process bus; relay) with a
@@ -116,10 +102,10 @@ func TestSignInEndToEnd(t *testing.T) {
 		if _, err := svc.SignIn(ctx, "alice"); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "both rebates delivered", func() bool {
+		testsvc.Eventually(t, "both rebates delivered", func() bool {
 			return count(rebate.OutcomeCredited) == 1 && count(rebate.OutcomeQuota) == 1
 		})
-		eventually(t, "rebate orders and tasks completed", completed(2))
+		testsvc.Eventually(t, "rebate orders and tasks completed", completed(2))
 		if b := balance(); b != money.FromInt(10) {
 			t.Fatalf("balance after sign-in = %s, want 10", b)
 		}
@@ -146,7 +132,7 @@ func TestSignInEndToEnd(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		eventually(t, "redeliveries handled", func() bool { return count(rebate.OutcomeAlreadyDone) == 2 })
+		testsvc.Eventually(t, "redeliveries handled", func() bool { return count(rebate.OutcomeAlreadyDone) == 2 })
 		if b := balance(); b != money.FromInt(10) || skus.count() != 1 {
 			t.Fatalf("after redelivery: balance %s, quota orders %d; want 10 and 1", b, skus.count())
 		}
@@ -156,10 +142,10 @@ func TestSignInEndToEnd(t *testing.T) {
 		if _, err := svc.SignIn(ctx, "alice"); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "next day's rebates delivered", func() bool {
+		testsvc.Eventually(t, "next day's rebates delivered", func() bool {
 			return count(rebate.OutcomeCredited) == 2 && count(rebate.OutcomeQuota) == 2
 		})
-		eventually(t, "next day's orders and tasks completed", completed(4))
+		testsvc.Eventually(t, "next day's orders and tasks completed", completed(4))
 		if b := balance(); b != money.FromInt(20) || skus.count() != 2 {
 			t.Fatalf("after two days: balance %s, quota orders %d; want 20 and 2", b, skus.count())
 		}

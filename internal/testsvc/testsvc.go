@@ -82,3 +82,20 @@ func UniqueName(prefix string) string {
 	}
 	return prefix + hex.EncodeToString(b[:])
 }
+
+// WaitLimit bounds Eventually: a guard against a hanging test, not a timing
+// assertion.
+const WaitLimit = 30 * time.Second
+
+// Eventually polls cond until it holds, failing t when WaitLimit passes first.
+// what names the expectation in the failure.
+func Eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(WaitLimit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
