@@ -56,11 +56,12 @@ func New(db *sqldb.DB) *Store { return &Store{db: db, q: newQueries(db.Dialect()
 // queries are the statements that depend on the dialect, built once.
 type queries struct {
 	lockAccount, upsertAccount, lockQuotaOrder string
+	partakeRead                                string
 }
 
 func newQueries(d sqldb.Dialect) queries {
 	add := func(col string) string { return col + " = " + col + " + " + d.Excluded(col) }
-	return queries{
+	q := queries{
 		lockAccount: `SELECT total_count, total_count_surplus, day_count, month_count
 			FROM raffle_activity_account{{suffix}} WHERE user_id = ? AND activity_id = ?` + d.ForUpdate(),
 		upsertAccount: `INSERT INTO raffle_activity_account{{suffix}} (user_id, activity_id, total_count, total_count_surplus,
@@ -70,7 +71,12 @@ func newQueries(d sqldb.Dialect) queries {
 				add("total_count"), add("total_count_surplus"), add("day_count"), add("day_count_surplus"),
 				add("month_count"), add("month_count_surplus"), "update_time = "+d.Excluded("update_time")),
 		lockQuotaOrder: qQuotaOrder + d.ForUpdate(),
+		partakeRead:    qPartakeReadHead + qPartakeOrderSQLite,
 	}
+	if d.Name() == sqldb.DriverMySQL {
+		q.partakeRead = qPartakeReadHead + qPartakeOrderMySQL
+	}
+	return q
 }
 
 // queryer is what *sql.DB and *sql.Tx offer for reads.
@@ -168,16 +174,42 @@ func (s *Store) Draw(ctx context.Context, in DrawInput, raffle func(tx *sql.Tx, 
 }
 
 const (
-	qUnusedOrder = `SELECT activity_name, strategy_id, order_id, order_time FROM user_raffle_order{{suffix}}
-		WHERE user_id = ? AND activity_id = ? AND order_state = 'create' ORDER BY id LIMIT 1`
-	qDayRow = `SELECT day_count, day_count_surplus FROM raffle_activity_account_day{{suffix}}
-		WHERE user_id = ? AND activity_id = ? AND day = ?`
 	// qPeriods reads the month row (kind 1) and the day row (kind 2) at once.
 	qPeriods = `SELECT 1, month_count, month_count_surplus FROM raffle_activity_account_month{{suffix}}
 		WHERE user_id = ? AND activity_id = ? AND month = ?
 		UNION ALL
 		SELECT 2, day_count, day_count_surplus FROM raffle_activity_account_day{{suffix}}
 		WHERE user_id = ? AND activity_id = ? AND day = ?`
+	// qPartakeReadHead begins queries.partakeRead, which reads, under the account lock, the month row (kind 1), the
+	// day row (kind 2) and the user's oldest unused raffle order (kind 3) in one
+	// statement: columns kind, n1, n2, s1, s2 (count and surplus for a period
+	// row; strategy id, order time, activity name and order id for the order).
+	qPartakeReadHead = `SELECT 1, month_count, month_count_surplus, '', '' FROM raffle_activity_account_month{{suffix}}
+		WHERE user_id = ? AND activity_id = ? AND month = ?
+		UNION ALL
+		SELECT 2, day_count, day_count_surplus, '', '' FROM raffle_activity_account_day{{suffix}}
+		WHERE user_id = ? AND activity_id = ? AND day = ?
+		UNION ALL
+		`
+	// qPartakeOrderSQLite and qPartakeOrderMySQL end qPartakeRead: the unused
+	// order. SQLite takes no parenthesised select in a UNION; MariaDB would
+	// materialise the derived table (a temporary table per draw).
+	qPartakeOrderSQLite = `SELECT 3, strategy_id, order_time, activity_name, order_id FROM (
+			SELECT strategy_id, order_time, activity_name, order_id FROM user_raffle_order{{suffix}}
+			WHERE user_id = ? AND activity_id = ? AND order_state = 'create' ORDER BY id LIMIT 1) o`
+	qPartakeOrderMySQL = `(SELECT 3, strategy_id, order_time, activity_name, order_id FROM user_raffle_order{{suffix}}
+			WHERE user_id = ? AND activity_id = ? AND order_state = 'create' ORDER BY id LIMIT 1)`
+	// qTakeAllMySQL decrements the total, month and day surpluses in one
+	// multi-table UPDATE (MySQL only; both period rows must exist). It changes
+	// the three rows or none.
+	qTakeAllMySQL = `UPDATE raffle_activity_account{{suffix}} a, raffle_activity_account_month{{suffix}} m,
+		raffle_activity_account_day{{suffix}} d
+		SET a.total_count_surplus = a.total_count_surplus - 1, a.update_time = ?,
+			m.month_count_surplus = m.month_count_surplus - 1, m.update_time = ?,
+			d.day_count_surplus = d.day_count_surplus - 1, d.update_time = ?
+		WHERE a.user_id = ? AND a.activity_id = ? AND a.total_count_surplus > 0
+			AND m.user_id = a.user_id AND m.activity_id = a.activity_id AND m.month = ? AND m.month_count_surplus > 0
+			AND d.user_id = a.user_id AND d.activity_id = a.activity_id AND d.day = ? AND d.day_count_surplus > 0`
 	qTakeTotal = `UPDATE raffle_activity_account{{suffix}}
 		SET total_count_surplus = total_count_surplus - 1, update_time = ?
 		WHERE user_id = ? AND activity_id = ? AND total_count_surplus > 0`
@@ -219,34 +251,26 @@ func (s *Store) partake(t stmtTx, r sqldb.Route, in DrawInput) (activity.Partake
 	}
 
 	o := activity.RaffleOrder{UserID: user, ActivityID: act, State: activity.RaffleOrderCreate}
-	var ms int64
-	err = t.queryRow(r.SQL(qUnusedOrder), user, act).Scan(&o.ActivityName, &o.StrategyID, &o.OrderID, &ms)
-	switch {
-	case err == nil:
-		o.OrderTime = time.UnixMilli(ms)
+	month, day, unused, err := partakeRead(t, r, s.q.partakeRead, user, act, in.Month, in.Day)
+	if err != nil {
+		return activity.Partake{}, err
+	}
+	if unused.OrderID != "" {
+		o.ActivityName, o.StrategyID, o.OrderID, o.OrderTime = unused.ActivityName, unused.StrategyID, unused.OrderID, unused.OrderTime
 		p := activity.Partake{Order: o, Reused: true}
 		if hasAccount {
 			p.TotalUsed = acc.total - acc.totalSurplus
-		}
-		day, err := period(t.ctx, t, r.SQL(qDayRow), user, act, in.Day)
-		if err != nil {
-			return activity.Partake{}, fmt.Errorf("read day[%s]: %w", in.Day, err)
 		}
 		if day.found {
 			p.TodayUsed = day.count - day.surplus
 		}
 		return p, nil
-	case !errors.Is(err, sql.ErrNoRows):
-		return activity.Partake{}, fmt.Errorf("find unused order: %w", err)
 	}
 
 	if !hasAccount || acc.totalSurplus <= 0 {
 		return activity.Partake{}, activity.ErrTotalQuota
 	}
-	month, day, err := periods(t.ctx, t, r, user, act, in.Month, in.Day)
-	if err != nil {
-		return activity.Partake{}, err
-	}
+	monthFound, dayFound := month.found, day.found
 	if !month.found {
 		month.count, month.surplus = acc.month, acc.month
 	}
@@ -261,24 +285,8 @@ func (s *Store) partake(t stmtTx, r sqldb.Route, in DrawInput) (activity.Partake
 	}
 
 	now := in.Now.UnixMilli()
-	if err := t.mustUpdate(r.SQL(qTakeTotal), activity.ErrTotalQuota, now, user, act); err != nil {
-		return activity.Partake{}, fmt.Errorf("take total: %w", err)
-	}
-	if month.found {
-		err = t.mustUpdate(r.SQL(qTakeMonth), activity.ErrMonthQuota, now, user, act, in.Month)
-	} else {
-		_, err = t.exec(r.SQL(qInsertMonth), user, act, in.Month, month.count, month.count-1, now, now)
-	}
-	if err != nil {
-		return activity.Partake{}, fmt.Errorf("take month[%s]: %w", in.Month, err)
-	}
-	if day.found {
-		err = t.mustUpdate(r.SQL(qTakeDay), activity.ErrDayQuota, now, user, act, in.Day)
-	} else {
-		_, err = t.exec(r.SQL(qInsertDay), user, act, in.Day, day.count, day.count-1, now, now)
-	}
-	if err != nil {
-		return activity.Partake{}, fmt.Errorf("take day[%s]: %w", in.Day, err)
+	if err := s.take(t, r, in, now, monthFound, dayFound, month.count, day.count); err != nil {
+		return activity.Partake{}, err
 	}
 
 	o.ActivityName, o.StrategyID, o.OrderID, o.OrderTime = in.Activity.Name, in.Activity.StrategyID, in.OrderID, time.UnixMilli(now)
@@ -295,6 +303,79 @@ func (s *Store) partake(t stmtTx, r sqldb.Route, in DrawInput) (activity.Partake
 		TotalUsed: acc.total - (acc.totalSurplus - 1),
 		TodayUsed: day.count - (day.surplus - 1),
 	}, nil
+}
+
+// take decrements the total, month and day surpluses by one (creating the
+// month and day rows with quotas monthCount and dayCount, less the draw, when
+// they were not found). On MySQL, when both rows exist, one multi-table UPDATE
+// does it; if it changes nothing (a surplus ran out since it was read), the
+// per-row statements below run to tell which quota is exhausted.
+func (s *Store) take(t stmtTx, r sqldb.Route, in DrawInput, now int64, monthFound, dayFound bool, monthCount, dayCount int64) error {
+	user, act := in.UserID, in.Activity.ID
+	if monthFound && dayFound && s.db.Dialect().Name() == sqldb.DriverMySQL {
+		res, err := t.exec(r.SQL(qTakeAllMySQL), now, now, now, user, act, in.Month, in.Day)
+		if err != nil {
+			return fmt.Errorf("take total, month[%s], day[%s]: %w", in.Month, in.Day, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("take total, month[%s], day[%s]: %w", in.Month, in.Day, err)
+		}
+		if n > 0 {
+			return nil
+		}
+	}
+	if err := t.mustUpdate(r.SQL(qTakeTotal), activity.ErrTotalQuota, now, user, act); err != nil {
+		return fmt.Errorf("take total: %w", err)
+	}
+	var err error
+	if monthFound {
+		err = t.mustUpdate(r.SQL(qTakeMonth), activity.ErrMonthQuota, now, user, act, in.Month)
+	} else {
+		_, err = t.exec(r.SQL(qInsertMonth), user, act, in.Month, monthCount, monthCount-1, now, now)
+	}
+	if err != nil {
+		return fmt.Errorf("take month[%s]: %w", in.Month, err)
+	}
+	if dayFound {
+		err = t.mustUpdate(r.SQL(qTakeDay), activity.ErrDayQuota, now, user, act, in.Day)
+	} else {
+		_, err = t.exec(r.SQL(qInsertDay), user, act, in.Day, dayCount, dayCount-1, now, now)
+	}
+	if err != nil {
+		return fmt.Errorf("take day[%s]: %w", in.Day, err)
+	}
+	return nil
+}
+
+// partakeRead reads query (queries.partakeRead): the month and day rows and the user's
+// oldest unused raffle order (zero OrderID: none).
+func partakeRead(t stmtTx, r sqldb.Route, query, user string, act int64, month, day string) (m, d periodRow, o activity.RaffleOrder, err error) {
+	rows, err := t.QueryContext(t.ctx, r.SQL(query), user, act, month, user, act, day, user, act)
+	if err != nil {
+		return m, d, o, fmt.Errorf("read month[%s] day[%s] unused order: %w", month, day, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var kind int
+		var n1, n2 int64
+		var s1, s2 string
+		if err := rows.Scan(&kind, &n1, &n2, &s1, &s2); err != nil {
+			return m, d, o, fmt.Errorf("read month[%s] day[%s] unused order: %w", month, day, err)
+		}
+		switch kind {
+		case 1:
+			m = periodRow{count: n1, surplus: n2, found: true}
+		case 2:
+			d = periodRow{count: n1, surplus: n2, found: true}
+		case 3:
+			o.StrategyID, o.OrderTime, o.ActivityName, o.OrderID = n1, time.UnixMilli(n2), s1, s2
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return m, d, o, fmt.Errorf("read month[%s] day[%s] unused order: %w", month, day, err)
+	}
+	return m, d, o, nil
 }
 
 // periods reads the month row month and the day row day in one statement.
@@ -323,23 +404,9 @@ func periods(ctx context.Context, q queryer, r sqldb.Route, user string, act int
 	return m, d, nil
 }
 
-// period reads a day row (query is qDayRow, routed).
-func period(ctx context.Context, q queryer, query, user string, act int64, key string) (periodRow, error) {
-	var p periodRow
-	err := q.QueryRowContext(ctx, query, user, act, key).Scan(&p.count, &p.surplus)
-	if errors.Is(err, sql.ErrNoRows) {
-		return periodRow{}, nil
-	}
-	if err != nil {
-		return periodRow{}, err
-	}
-	p.found = true
-	return p, nil
-}
-
 // drawQueries are the statements of Draw, prepared once on SQLite.
 func (s *Store) drawQueries() []string {
-	return []string{s.q.lockAccount, qUnusedOrder, qDayRow, qPeriods, qTakeTotal, qTakeMonth, qTakeDay,
+	return []string{s.q.lockAccount, s.q.partakeRead, qPeriods, qTakeTotal, qTakeMonth, qTakeDay,
 		qInsertMonth, qInsertDay, qInsertRaffleOrder, qMarkUsed}
 }
 
