@@ -180,9 +180,9 @@ const (
 		UNION ALL
 		SELECT 2, day_count, day_count_surplus FROM raffle_activity_account_day{{suffix}}
 		WHERE user_id = ? AND activity_id = ? AND day = ?`
-	// qPartakeReadHead begins queries.partakeRead, which reads, under the account lock, the month row (kind 1), the
-	// day row (kind 2) and the user's oldest unused raffle order (kind 3) in one
-	// statement: columns kind, n1, n2, s1, s2 (count and surplus for a period
+	// qPartakeReadHead begins queries.partakeRead, which reads, under the
+	// account lock, the month row (kind 1), the day row (kind 2) and the user's
+	// oldest unused raffle order (kind 3) in one statement: columns kind, n1, n2, s1, s2 (count and surplus for a period
 	// row; strategy id, order time, activity name and order id for the order).
 	qPartakeReadHead = `SELECT 1, month_count, month_count_surplus, '', '' FROM raffle_activity_account_month{{suffix}}
 		WHERE user_id = ? AND activity_id = ? AND month = ?
@@ -191,7 +191,7 @@ const (
 		WHERE user_id = ? AND activity_id = ? AND day = ?
 		UNION ALL
 		`
-	// qPartakeOrderSQLite and qPartakeOrderMySQL end qPartakeRead: the unused
+	// qPartakeOrderSQLite and qPartakeOrderMySQL end queries.partakeRead: the unused
 	// order. SQLite takes no parenthesised select in a UNION; MariaDB would
 	// materialise the derived table (a temporary table per draw).
 	qPartakeOrderSQLite = `SELECT 3, strategy_id, order_time, activity_name, order_id FROM (
@@ -201,7 +201,8 @@ const (
 			WHERE user_id = ? AND activity_id = ? AND order_state = 'create' ORDER BY id LIMIT 1)`
 	// qTakeAllMySQL decrements the total, month and day surpluses in one
 	// multi-table UPDATE (MySQL only; both period rows must exist). It changes
-	// the three rows or none.
+	// the three rows or none. Its row locks are taken under the account lock,
+	// so their order among the period rows does not matter.
 	qTakeAllMySQL = `UPDATE raffle_activity_account{{suffix}} a, raffle_activity_account_month{{suffix}} m,
 		raffle_activity_account_day{{suffix}} d
 		SET a.total_count_surplus = a.total_count_surplus - 1, a.update_time = ?,
