@@ -144,6 +144,7 @@ type DB struct {
 	shards   []*Handle
 	suffixes []string
 	pools    []*sql.DB // distinct pools, for Close
+	ckpt     *checkpointer
 }
 
 // Open opens and pings the databases cfg describes. It does not migrate: call
@@ -198,6 +199,15 @@ func openSQLite(ctx context.Context, cfg Config) (*DB, error) {
 		read.Close()
 		return nil, fmt.Errorf("open sqlite %s (readers): %w", cfg.SQLitePath, err)
 	}
+	// The checkpointer's own connection (see checkpointer).
+	ckpt, err := sql.Open("sqlite", sqliteCheckpointDSN(cfg.SQLitePath))
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("open sqlite %s (checkpointer): %w", cfg.SQLitePath, err)
+	}
+	ckpt.SetMaxOpenConns(1)
+	ckpt.SetMaxIdleConns(1)
 	h := &Handle{name: "sqlite", write: write, read: read, dialect: SQLiteDialect{}}
 	h.stmts = newStmtCache(write)
 	h.group = newGroupCommit(write, h.name, h.stmts)
@@ -207,7 +217,8 @@ func openSQLite(ctx context.Context, cfg Config) (*DB, error) {
 		config:   h,
 		shards:   []*Handle{h},
 		suffixes: []string{""},
-		pools:    []*sql.DB{write, read},
+		pools:    []*sql.DB{write, read, ckpt},
+		ckpt:     newCheckpointer(ckpt),
 	}, nil
 }
 
@@ -228,9 +239,19 @@ func sqliteDSN(path string, busy time.Duration, readOnly bool) string {
 		// keeps a group's pages from spilling before the commit.
 		q.Add("_pragma", "temp_store(MEMORY)")
 		q.Add("_pragma", "cache_size(-65536)")
+		// The checkpointer's connection copies the WAL in the background; the
+		// writer's own automatic checkpoint then has only the last frames
+		// left to copy, and lets the next commit start the WAL over.
 		q.Add("_pragma", "wal_autocheckpoint(8192)")
 		q.Set("_txlock", "immediate")
 	}
+	return path + "?" + q.Encode()
+}
+
+// sqliteCheckpointDSN is the DSN of the checkpointer's connection.
+func sqliteCheckpointDSN(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(1000)")
 	return path + "?" + q.Encode()
 }
 
@@ -302,6 +323,9 @@ func openMySQL(ctx context.Context, cfg Config) (*DB, error) {
 // Close closes every pool. The DB must not be used afterwards.
 func (db *DB) Close() error {
 	var errs []error
+	if db.ckpt != nil {
+		db.ckpt.close()
+	}
 	if db.config != nil && db.config.group != nil {
 		g := db.config.group
 		g.close()
