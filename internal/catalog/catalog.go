@@ -15,6 +15,7 @@ import (
 	"github.com/bigmarket/bigmarket/internal/activity"
 	"github.com/bigmarket/bigmarket/internal/award"
 	"github.com/bigmarket/bigmarket/internal/campaign"
+	"github.com/bigmarket/bigmarket/internal/platform/poll"
 	"github.com/bigmarket/bigmarket/internal/rebate"
 	"github.com/bigmarket/bigmarket/internal/strategy"
 )
@@ -106,18 +107,10 @@ func (c *Catalog) Reload(ctx context.Context, force bool) (bool, error) {
 
 // Watch reloads every interval until ctx ends, logging failures.
 func (c *Catalog) Watch(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := c.Reload(ctx, false); err != nil && ctx.Err() == nil {
-				c.log.Error("configuration reload failed", "err", err)
-			}
-		}
-	}
+	poll.Every(ctx, interval, func(ctx context.Context) error {
+		_, err := c.Reload(ctx, false)
+		return err
+	}, c.log, "configuration reload failed")
 }
 
 func build(rev int64, camp *campaign.Campaign, defaultTZ *time.Location) *Snapshot {

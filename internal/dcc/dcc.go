@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bigmarket/bigmarket/internal/platform/poll"
 	"log/slog"
 	"maps"
 	"strconv"
@@ -150,16 +151,5 @@ func (s *Switches) Reload(ctx context.Context) error {
 
 // Watch reloads every interval until ctx ends.
 func (s *Switches) Watch(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.Reload(ctx); err != nil && ctx.Err() == nil {
-				s.log.Error("switch reload failed", "err", err)
-			}
-		}
-	}
+	poll.Every(ctx, interval, s.Reload, s.log, "switch reload failed")
 }
