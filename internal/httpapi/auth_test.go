@@ -84,6 +84,46 @@ func TestTokenMode(t *testing.T) {
 	})
 }
 
+// TestTokenModeRandomRaffle: random_raffle takes real stock, so token mode needs
+// the app or the admin token for it (DESIGN §6); nothing is taken without one.
+func TestTokenModeRandomRaffle(t *testing.T) {
+	h := app.NewForTest(t, tokenMode).Handler()
+	body := `{"strategyId":100006}`
+	run(t, h, []scenario{
+		{name: "no token", method: "POST", path: raffle, body: body, wantCode: "0003"},
+		{name: "wrong app token", method: "POST", path: raffle, body: body, header: map[string]string{"X-App-Token": "wrong-token-wrong-token"}, wantCode: "0008"},
+		{name: "user JWT is not enough", method: "POST", path: raffle, body: body, header: map[string]string{"Authorization": "Bearer " + userJWT(t, "xiaofuge", time.Hour, jwtSecret)}, wantCode: "0003"},
+		{name: "wrong admin token", method: "POST", path: raffle, body: body, header: map[string]string{"Authorization": "Bearer not-the-admin"}, wantCode: "0003"},
+		{name: "app token", method: "POST", path: raffle, body: body, header: map[string]string{"X-App-Token": appToken}, wantCode: "0000"},
+		{name: "admin token", method: "POST", path: raffle, body: body, admin: true, wantCode: "0000"},
+	})
+	// Only the two authorised raffles took stock (recorded for user system).
+	if d := lookup(t, h, "system"); len(d.AwardRecords) != 2 {
+		t.Fatalf("user system has %d award records, want 2 (anonymous raffles must take nothing)", len(d.AwardRecords))
+	}
+}
+
+// TestPartnerRebateRefusesSign: sign-in rebates go through calendar_sign_rebate
+// only; the partner endpoint would otherwise pay "sign" once per outBusinessNo.
+func TestPartnerRebateRefusesSign(t *testing.T) {
+	h := app.NewForTest(t, tokenMode).Handler()
+	app := map[string]string{"X-App-Token": appToken}
+	rebate := "/api/v1/raffle/rebate"
+	var scs []scenario
+	for _, no := range []string{"20260101", "sign-2", "sign-3"} {
+		scs = append(scs, scenario{name: "sign " + no, method: "POST", path: rebate, header: app,
+			body: `{"userId":"signer","behaviorType":"sign","outBusinessNo":"` + no + `"}`, wantCode: "0002"})
+	}
+	scs = append(scs, scenario{name: "calendar sign-in still works", method: "POST", path: "/api/v1/raffle/activity/calendar_sign_rebate?userId=signer", header: app, wantCode: "0000"})
+	run(t, h, scs)
+	eventually(t, func() error {
+		if d := lookup(t, h, "signer"); d.Credit.String() != "10.00" {
+			return errorf("credit %s, want 10.00: one sign-in rebate, none from the partner endpoint", d.Credit)
+		}
+		return nil
+	})
+}
+
 func TestTokenModeRefusesWeakConfig(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()

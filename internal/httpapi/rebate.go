@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/bigmarket/bigmarket/internal/money"
+	"github.com/bigmarket/bigmarket/internal/rebate"
 )
 
 // RebateService is what the rebate endpoints need.
@@ -71,7 +72,9 @@ type partnerRebateRequest struct {
 }
 
 // partnerRebate is a partner app's rebate for a paid order. It always needs the
-// partner app token, in every auth mode: it grants credits and quota.
+// partner app token, in every auth mode: it grants credits and quota. Behaviour
+// sign is refused (0002): the daily sign-in is paid once a day through
+// calendar_sign_rebate, never per partner order number (DESIGN §6).
 func (s *Server) partnerRebate(r *http.Request) (any, error) {
 	if err := s.checkAppAlways(r); err != nil {
 		return nil, err
@@ -85,6 +88,10 @@ func (s *Server) partnerRebate(r *http.Request) (any, error) {
 	}
 	if req.BehaviorType == "" || req.OutBusinessNo == "" || len(req.BehaviorType) > 64 || len(req.OutBusinessNo) > 64 {
 		return nil, badRequest("behaviorType and outBusinessNo are required (at most 64 bytes)")
+	}
+	if req.BehaviorType == rebate.BehaviorSign {
+		// Once a day, keyed by the date: only calendar_sign_rebate knows it.
+		return nil, badRequest("behaviorType %q is paid by calendar_sign_rebate only", rebate.BehaviorSign)
 	}
 	if err := s.deps.Rebate.Rebate(r.Context(), req.UserID, req.BehaviorType, req.OutBusinessNo); err != nil {
 		return nil, err

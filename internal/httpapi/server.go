@@ -232,11 +232,18 @@ func (s *Server) cors(next http.Handler) http.Handler {
 	})
 }
 
-func (s *Server) requireAdmin(next http.Handler) http.Handler {
+// isAdmin reports whether r carries the admin bearer token.
+func (s *Server) isAdmin(r *http.Request) bool {
+	if s.cfg.AdminToken == "" {
+		return false
+	}
 	want := []byte("Bearer " + s.cfg.AdminToken)
+	return subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) == 1
+}
+
+func (s *Server) requireAdmin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := []byte(r.Header.Get("Authorization"))
-		if s.cfg.AdminToken == "" || subtle.ConstantTimeCompare(got, want) != 1 {
+		if !s.isAdmin(r) {
 			writeJSON(w, http.StatusUnauthorized, Envelope{Code: CodeDuplicate, Info: "admin token required (Authorization: Bearer …)"})
 			return
 		}

@@ -45,7 +45,11 @@ type randomRaffleResponse struct {
 	AwardIndex int   `json:"awardIndex"`
 }
 
+// randomRaffle takes real stock, so token mode needs the app or admin token.
 func (s *Server) randomRaffle(r *http.Request) (any, error) {
+	if err := s.checkAppOrAdmin(r); err != nil {
+		return nil, err
+	}
 	var req randomRaffleRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return nil, err
