@@ -58,6 +58,7 @@ type App struct {
 	exchange *exchange.Service
 	lease    lease.Lease
 	handler  http.Handler
+	api      *httpapi.Server
 	metrics  *metrics
 	// AdminToken is the admin bearer token in force.
 	AdminToken string
@@ -240,13 +241,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		Now:        now,
 		OnDraw:     a.metrics.drew,
 	})
-	a.handler = httpapi.New(httpapi.Config{
-		AdminToken:     a.AdminToken,
-		AllowedOrigins: origins,
-		MaxBodyBytes:   cfg.HTTP.MaxBodyBytes,
-		Logger:         log,
-		Registry:       reg,
-		Auth:           authn,
+	a.api = httpapi.New(httpapi.Config{
+		AdminToken:       a.AdminToken,
+		AllowedOrigins:   origins,
+		MaxBodyBytes:     cfg.HTTP.MaxBodyBytes,
+		Logger:           log,
+		Registry:         reg,
+		MetricsPublic:    !cfg.Metrics.RequireToken,
+		MetricsElsewhere: cfg.Metrics.Addr != "",
+		Auth:             authn,
 	}, httpapi.Deps{
 		Strategy:  draw.NewStrategyService(a.engine, records, a.catalog, ids.Next, now),
 		Campaigns: campaignService{store: campaigns, catalog: a.catalog},
@@ -266,11 +269,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		Credit:   credits,
 		Ready:    a.ready,
 	})
+	a.handler = a.api
 	return a, nil
 }
 
 // Handler is the HTTP handler of the instance.
 func (a *App) Handler() http.Handler { return a.handler }
+
+// MetricsHandler serves GET /metrics without a token, for the separate metrics
+// listener (metrics.addr).
+func (a *App) MetricsHandler() http.Handler { return a.api.MetricsHandler() }
 
 // Start runs the background work until Close: configuration and switch reloads,
 // stock flushes, the outbox retry job.
@@ -388,10 +396,14 @@ func (a *App) skuStockZero(_ context.Context, m bus.Message) error {
 	return nil
 }
 
-// Serve runs an instance on cfg.Addr until ctx ends, then shuts down gracefully:
-// in-flight requests finish, background work stops and stock counters are flushed.
-// When ready is not nil it receives the listen address once requests are accepted.
+// Serve runs an instance on cfg.Addr (and its metrics on cfg.Metrics.Addr when
+// set) until ctx ends, then shuts down gracefully: in-flight requests finish,
+// background work stops and stock counters are flushed. When ready is not nil it
+// receives the listen address once requests are accepted. A nil log discards.
 func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<- string) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	a, err := New(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -401,29 +413,57 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 		a.Close()
 		return fmt.Errorf("listen %s: %w", cfg.Addr, err)
 	}
+	srvs := []*http.Server{newHTTPServer(cfg.HTTP, a.Handler())}
+	lns := []net.Listener{ln}
+	if cfg.Metrics.Addr != "" {
+		mln, err := net.Listen("tcp", cfg.Metrics.Addr)
+		if err != nil {
+			ln.Close()
+			a.Close()
+			return fmt.Errorf("listen metrics %s: %w", cfg.Metrics.Addr, err)
+		}
+		srvs, lns = append(srvs, newHTTPServer(cfg.HTTP, a.MetricsHandler())), append(lns, mln)
+		log.Info("metrics serving", "addr", mln.Addr().String())
+	}
 	a.Start()
 	if cfg.PprofAddr != "" {
 		go servePprof(ctx, cfg.PprofAddr, log)
 	}
-	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	serveErr := make(chan error, len(srvs))
+	for i, srv := range srvs {
+		go func() { serveErr <- srv.Serve(lns[i]) }()
+	}
 	log.Info("bigmarket serving", "addr", ln.Addr().String(), "database", cfg.Database.Driver, "auth", cfg.Auth.Mode)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
+	var errs []error
 	select {
-	case err = <-serveErr:
+	case err := <-serveErr: // a listener failed: stop the others too
+		errs = append(errs, err)
 	case <-ctx.Done():
 		log.Info("shutting down")
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
-		err = srv.Shutdown(sctx)
-		cancel()
 	}
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	for _, srv := range srvs {
+		errs = append(errs, srv.Shutdown(sctx))
 	}
-	return errors.Join(err, a.Close())
+	cancel()
+	return errors.Join(errors.Join(errs...), a.Close())
+}
+
+// newHTTPServer bounds what one client may hold: the time to send headers and
+// the whole request, the time to answer (longer than the draw budget, checked
+// by config.Validate), idle keep-alive connections and the header size.
+func newHTTPServer(c config.HTTP, h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: c.ReadHeaderTimeout,
+		ReadTimeout:       c.ReadTimeout,
+		WriteTimeout:      c.WriteTimeout,
+		IdleTimeout:       c.IdleTimeout,
+		MaxHeaderBytes:    c.MaxHeaderBytes,
+	}
 }
 
 // Migrate applies the database migrations of the configured database.

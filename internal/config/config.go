@@ -57,6 +57,7 @@ type Config struct {
 	RabbitMQ RabbitMQ `yaml:"rabbitmq"`
 	Auth     Auth     `yaml:"auth"`
 	HTTP     HTTP     `yaml:"http"`
+	Metrics  Metrics  `yaml:"metrics"`
 	// Webhooks deliver awards of other keys than the credit ones: award key →
 	// endpoint. An award key without a webhook is kept as pending_manual.
 	Webhooks map[string]Webhook `yaml:"webhooks"`
@@ -129,6 +130,33 @@ type HTTP struct {
 	// DrawTimeout is the time budget of a draw; past it the draw answers 0006.
 	// Zero means 2s.
 	DrawTimeout time.Duration `yaml:"draw_timeout"`
+	// ReadHeaderTimeout bounds reading a request's headers. Default 10s; must
+	// be positive.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	// ReadTimeout bounds reading a whole request, body included. Default 30s;
+	// must be positive.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds a request from the end of its headers to the end of
+	// its answer. Default 30s; must be positive and longer than DrawTimeout.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// IdleTimeout bounds how long a keep-alive connection waits for its next
+	// request. Default 2m; must be positive.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// MaxHeaderBytes bounds a request's header block. Default 64 KiB; must be
+	// between 1 and 1 MiB.
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
+}
+
+// Metrics configures the Prometheus endpoint.
+type Metrics struct {
+	// Addr, when set, serves GET /metrics (without a token) on this separate
+	// address, e.g. "127.0.0.1:9091" or a private interface, and the main
+	// listener stops serving it. Empty means /metrics is on the main listener.
+	Addr string `yaml:"addr"`
+	// RequireToken makes /metrics on the main listener need the admin token
+	// (Authorization: Bearer …), as Prometheus' authorization setting sends
+	// it. Default true; false serves it to anyone who reaches the listener.
+	RequireToken bool `yaml:"require_token"`
 }
 
 // Webhook is an award delivery endpoint.
@@ -149,7 +177,16 @@ func Default() Config {
 		ConfigPoll:      time.Second,
 		Database:        Database{Driver: "sqlite"},
 		Auth:            Auth{Mode: AuthOpen},
-		HTTP:            HTTP{MaxBodyBytes: 1 << 20, DrawTimeout: 2 * time.Second},
+		HTTP: HTTP{
+			MaxBodyBytes:      1 << 20,
+			DrawTimeout:       2 * time.Second,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    64 << 10,
+		},
+		Metrics: Metrics{RequireToken: true},
 	}
 }
 
@@ -226,6 +263,8 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	str("BIGMARKET_JWT_SECRET", &c.Auth.JWTSecret)
 	list("BIGMARKET_APP_TOKENS", &c.Auth.AppTokens)
 	list("BIGMARKET_CORS_ORIGINS", &c.HTTP.AllowedOrigins)
+	str("BIGMARKET_METRICS_ADDR", &c.Metrics.Addr)
+	boolean("BIGMARKET_METRICS_REQUIRE_TOKEN", &c.Metrics.RequireToken)
 	return errors.Join(errs...)
 }
 
@@ -258,9 +297,6 @@ func (c Config) Validate() error {
 		if c.Database.ConfigDSN == "" || len(c.Database.ShardDSNs) == 0 {
 			bad("database.driver mysql needs config_dsn and at least one of shard_dsns")
 		}
-		if c.Database.TablesPerShard < 0 {
-			bad("database.tables_per_shard %d is negative", c.Database.TablesPerShard)
-		}
 	default:
 		bad("database.driver %q: want sqlite or mysql", c.Database.Driver)
 	}
@@ -284,13 +320,65 @@ func (c Config) Validate() error {
 	default:
 		bad("log_format %q: want text or json", c.LogFormat)
 	}
-	if c.HTTP.MaxBodyBytes < 0 || c.HTTP.DrawTimeout < 0 || c.ShutdownTimeout < 0 || c.ConfigPoll < 0 {
-		bad("durations and sizes must not be negative")
-	}
+	c.validateNumbers(bad)
 	for key, w := range c.Webhooks {
 		if !strings.HasPrefix(w.URL, "http://") && !strings.HasPrefix(w.URL, "https://") {
 			bad("webhooks.%s.url %q: want an http(s) URL", key, w.URL)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Limits of numbers in the configuration.
+const (
+	// MaxTablesPerShard is the most tables per shard database: table suffixes
+	// have three digits (_000 … _999).
+	MaxTablesPerShard = 1000 - 1
+	// MaxHeaderBytesLimit is the largest accepted http.max_header_bytes (Go's
+	// own default).
+	MaxHeaderBytesLimit = 1 << 20
+)
+
+// validateNumbers checks every duration and number, naming the key of each bad
+// one: a duration without a meaning for zero must be positive, the others must
+// not be negative.
+func (c Config) validateNumbers(bad func(format string, args ...any)) {
+	positive := func(key string, d time.Duration) {
+		if d <= 0 {
+			bad("%s %s: want a positive duration", key, d)
+		}
+	}
+	notNegative := func(key string, d time.Duration) {
+		if d < 0 {
+			bad("%s %s: want zero (the default) or a positive duration", key, d)
+		}
+	}
+	between := func(key string, n, lo, hi int64) {
+		if n < lo || n > hi {
+			bad("%s %d: want %d…%d", key, n, lo, hi)
+		}
+	}
+	positive("shutdown_timeout", c.ShutdownTimeout)
+	positive("config_poll", c.ConfigPoll)
+	positive("http.read_header_timeout", c.HTTP.ReadHeaderTimeout)
+	positive("http.read_timeout", c.HTTP.ReadTimeout)
+	positive("http.write_timeout", c.HTTP.WriteTimeout)
+	positive("http.idle_timeout", c.HTTP.IdleTimeout)
+	notNegative("http.draw_timeout", c.HTTP.DrawTimeout)
+	notNegative("rabbitmq.connect_timeout", c.RabbitMQ.ConnectTimeout)
+	if draw := c.HTTP.DrawTimeout; c.HTTP.WriteTimeout > 0 && c.HTTP.WriteTimeout <= max(draw, 2*time.Second) {
+		bad("http.write_timeout %s: want longer than the draw budget http.draw_timeout (%s), or draws are cut before they answer",
+			c.HTTP.WriteTimeout, max(draw, 2*time.Second))
+	}
+	between("http.max_header_bytes", int64(c.HTTP.MaxHeaderBytes), 1, MaxHeaderBytesLimit)
+	if c.HTTP.MaxBodyBytes < 0 {
+		bad("http.max_body_bytes %d: want zero (1 MiB) or a positive size", c.HTTP.MaxBodyBytes)
+	}
+	between("database.tables_per_shard", int64(c.Database.TablesPerShard), 0, MaxTablesPerShard)
+	if c.Database.MaxOpenConns < 0 {
+		bad("database.max_open_conns %d: want zero (the store's default) or a positive number", c.Database.MaxOpenConns)
+	}
+	if c.Redis.DB < 0 {
+		bad("redis.db %d: want zero or a positive database number", c.Redis.DB)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -73,5 +74,49 @@ func TestInvalid(t *testing.T) {
 	os.WriteFile(path, []byte("adrr: typo\n"), 0o600)
 	if _, err := Load(path, env(nil)); err == nil {
 		t.Error("unknown key in the file was accepted")
+	}
+}
+
+// TestEveryNumberValidated: each duration and number of the file is checked, and
+// a bad value is refused with a message naming its key (config_poll: 0s used to
+// pass and panic at start).
+func TestEveryNumberValidated(t *testing.T) {
+	cases := []struct{ name, yaml, key string }{
+		{"config_poll zero", "config_poll: 0s", "config_poll"},
+		{"config_poll negative", "config_poll: -1s", "config_poll"},
+		{"shutdown_timeout zero", "shutdown_timeout: 0s", "shutdown_timeout"},
+		{"shutdown_timeout negative", "shutdown_timeout: -5s", "shutdown_timeout"},
+		{"draw_timeout negative", "http:\n  draw_timeout: -1ms", "http.draw_timeout"},
+		{"max_body_bytes negative", "http:\n  max_body_bytes: -1", "http.max_body_bytes"},
+		{"read_header_timeout zero", "http:\n  read_header_timeout: 0s", "http.read_header_timeout"},
+		{"read_timeout zero", "http:\n  read_timeout: 0s", "http.read_timeout"},
+		{"write_timeout zero", "http:\n  write_timeout: 0s", "http.write_timeout"},
+		{"write_timeout under the draw budget", "http:\n  draw_timeout: 5s\n  write_timeout: 3s", "http.write_timeout"},
+		{"idle_timeout negative", "http:\n  idle_timeout: -1s", "http.idle_timeout"},
+		{"max_header_bytes zero", "http:\n  max_header_bytes: 0", "http.max_header_bytes"},
+		{"max_header_bytes huge", "http:\n  max_header_bytes: 1073741824", "http.max_header_bytes"},
+		{"tables_per_shard negative", "database:\n  tables_per_shard: -2", "database.tables_per_shard"},
+		{"tables_per_shard past the suffix width", "database:\n  tables_per_shard: 1000", "database.tables_per_shard"},
+		{"max_open_conns negative", "database:\n  max_open_conns: -1", "database.max_open_conns"},
+		{"redis db negative", "redis:\n  db: -1", "redis.db"},
+		{"connect_timeout negative", "rabbitmq:\n  connect_timeout: -1s", "rabbitmq.connect_timeout"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "bigmarket.yaml")
+			if err := os.WriteFile(path, []byte(tc.yaml+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Load(path, env(nil))
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("%q: err = %v, want ErrInvalid", tc.yaml, err)
+			}
+			if !strings.Contains(err.Error(), tc.key+" ") {
+				t.Fatalf("%q: error %q does not name %s", tc.yaml, err, tc.key)
+			}
+		})
+	}
+	if _, err := Load("", env(nil)); err != nil {
+		t.Fatalf("defaults refused: %v", err)
 	}
 }

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Config configures the server. Zero values are documented per field.
@@ -37,6 +36,12 @@ type Config struct {
 	// Registry receives the HTTP metrics and is served at /metrics. Nil means no
 	// metrics.
 	Registry *prometheus.Registry
+	// MetricsPublic serves /metrics without the admin token. False means
+	// /metrics needs the admin token, as the admin endpoints do.
+	MetricsPublic bool
+	// MetricsElsewhere leaves /metrics off this handler: it is served on its
+	// own listener through MetricsHandler. False serves it here.
+	MetricsElsewhere bool
 }
 
 // Deps are the application services the handlers call. Each field is an interface
@@ -68,7 +73,9 @@ type Server struct {
 	mux     *http.ServeMux
 	handler http.Handler
 	metrics *httpMetrics
-	allowed map[string][]string // methods registered per path
+	// metricsHandler serves the registry (nil without one).
+	metricsHandler http.Handler
+	allowed        map[string][]string // methods registered per path
 }
 
 // New builds the server and its routes.
@@ -82,7 +89,14 @@ func New(cfg Config, deps Deps) *Server {
 	s := &Server{cfg: cfg, deps: deps, log: cfg.Logger, mux: http.NewServeMux()}
 	if cfg.Registry != nil {
 		s.metrics = newHTTPMetrics(cfg.Registry)
-		s.mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
+		s.metricsHandler = newMetricsHandler(cfg.Registry)
+		switch {
+		case cfg.MetricsElsewhere:
+		case cfg.MetricsPublic:
+			s.mux.Handle("GET /metrics", s.metricsHandler)
+		default:
+			s.mux.Handle("GET /metrics", s.requireAdmin(s.metricsHandler))
+		}
 	}
 	s.routes()
 	s.handler = s.recoverer(s.cors(s.mux))
