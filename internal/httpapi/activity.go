@@ -120,11 +120,9 @@ func (s *Server) userAccount(r *http.Request, user string) (any, error) {
 // activityIDParam reads activityId from the query or a form body, as the
 // original's clients send it.
 func activityIDParam(r *http.Request) (int64, error) {
-	v := r.URL.Query().Get("activityId")
-	if v == "" && r.Header.Get("Content-Type") == "application/x-www-form-urlencoded" {
-		if err := r.ParseForm(); err == nil {
-			v = r.PostForm.Get("activityId")
-		}
+	v, err := formParam(r, "activityId")
+	if err != nil {
+		return 0, err
 	}
 	return positiveID("activityId", v)
 }

@@ -34,11 +34,9 @@ func userParam(r *http.Request, user string) (string, error) {
 	if user != "" {
 		return user, nil
 	}
-	v := r.URL.Query().Get("userId")
-	if v == "" {
-		if err := r.ParseForm(); err == nil {
-			v = r.PostForm.Get("userId")
-		}
+	v, err := formParam(r, "userId")
+	if err != nil {
+		return "", err
 	}
 	if err := requireUser(v); err != nil {
 		return "", err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -145,4 +146,26 @@ func requireUser(v string) error {
 		}
 	}
 	return nil
+}
+
+// formParam reads name from the query or, when the body is a form
+// (application/x-www-form-urlencoded, any parameters such as charset), from the
+// body: the original's clients send ids either way. A body past the size limit
+// answers 413; a malformed form is an illegal parameter. A missing value is "".
+func formParam(r *http.Request, name string) (string, error) {
+	if v := r.URL.Query().Get(name); v != "" {
+		return v, nil
+	}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/x-www-form-urlencoded" {
+		return "", nil
+	}
+	if err := r.ParseForm(); err != nil {
+		var big *http.MaxBytesError
+		if errors.As(err, &big) {
+			return "", jsonError(err)
+		}
+		return "", badRequest("malformed form body: %v", err)
+	}
+	return r.PostForm.Get(name), nil
 }
