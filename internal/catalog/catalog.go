@@ -51,7 +51,21 @@ type Catalog struct {
 	mu        sync.Mutex // serialises reloads
 	listeners []Listener
 	cur       atomic.Pointer[Snapshot]
+
+	refreshMu   sync.Mutex
+	refreshing  chan struct{} // closed when the refresh in flight ends; nil when none
+	refreshed   time.Time     // when the last refresh ended
+	refreshErr  error         // the last refresh's outcome, shared with its waiters
+	refreshSwap bool
+	now         func() time.Time
 }
+
+// RefreshInterval is the least time between two store round trips of Refresh.
+const RefreshInterval = time.Second
+
+// refreshTimeout bounds a refresh, which runs apart from the caller's context:
+// callers waiting on it must not fail because the first one went away.
+const refreshTimeout = 10 * time.Second
 
 // New returns a catalog over store. defaultTZ is the zone used when a campaign sets
 // none (nil means time.Local). log may be nil.
@@ -62,7 +76,7 @@ func New(store campaign.Store, defaultTZ *time.Location, log *slog.Logger) *Cata
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Catalog{store: store, defaultTZ: defaultTZ, log: log}
+	c := &Catalog{store: store, defaultTZ: defaultTZ, log: log, now: time.Now}
 	c.cur.Store(build(0, &campaign.Campaign{}, defaultTZ))
 	return c
 }
@@ -103,6 +117,46 @@ func (c *Catalog) Reload(ctx context.Context, force bool) (bool, error) {
 	c.cur.Store(s)
 	c.log.Info("configuration loaded", "revision", rev, "strategies", len(s.Strategies), "activities", len(s.Activities))
 	return true, nil
+}
+
+// Refresh is Reload(ctx, false) for request paths that meet an id they do not
+// know (the armory endpoints): concurrent callers share one reload, and a reload
+// ended less than RefreshInterval ago answers (false, nil) without touching the
+// store, so a flood of requests costs at most one store round trip a second. A
+// caller whose ctx ends stops waiting; the reload goes on for the others.
+func (c *Catalog) Refresh(ctx context.Context) (bool, error) {
+	c.refreshMu.Lock()
+	done := c.refreshing
+	if done == nil {
+		if !c.refreshed.IsZero() && c.now().Sub(c.refreshed) < RefreshInterval {
+			c.refreshMu.Unlock()
+			return false, nil
+		}
+		done = make(chan struct{})
+		c.refreshing = done
+		go c.refresh(context.WithoutCancel(ctx), done)
+	}
+	c.refreshMu.Unlock()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return false, fmt.Errorf("catalog: refresh: %w", ctx.Err())
+	}
+	c.refreshMu.Lock()
+	defer c.refreshMu.Unlock()
+	return c.refreshSwap, c.refreshErr
+}
+
+// refresh runs one shared reload and publishes its outcome.
+func (c *Catalog) refresh(ctx context.Context, done chan struct{}) {
+	ctx, cancel := context.WithTimeout(ctx, refreshTimeout)
+	defer cancel()
+	swapped, err := c.Reload(ctx, false)
+	c.refreshMu.Lock()
+	c.refreshSwap, c.refreshErr = swapped, err
+	c.refreshed, c.refreshing = c.now(), nil
+	c.refreshMu.Unlock()
+	close(done)
 }
 
 // Watch reloads every interval until ctx ends, logging failures.

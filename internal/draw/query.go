@@ -78,11 +78,13 @@ func (s *ActivityService) activityOf(activityID int64) (activity.Activity, error
 	return act, nil
 }
 
-// Armory picks up the stored configuration if it changed, checks that the
-// activity exists and its strategy is assembled, and warms its SKU counters.
+// Armory checks that the activity exists and its strategy is assembled, and
+// warms its SKU counters. It answers from memory; only an activity (or strategy)
+// not known yet makes it refresh the configuration (shared and rate limited, as
+// the endpoint is public).
 func (s *ActivityService) Armory(ctx context.Context, activityID int64) error {
-	if s.cfg.Reloader != nil {
-		if _, err := s.cfg.Reloader.Reload(ctx, false); err != nil {
+	if act, err := s.activityOf(activityID); (err != nil || !s.cfg.Engine.Armed(act.StrategyID)) && s.cfg.Reloader != nil {
+		if _, err := s.cfg.Reloader.Refresh(ctx); err != nil {
 			return fmt.Errorf("armory activity[%d]: %w", activityID, err)
 		}
 	}

@@ -25,9 +25,10 @@ type RecordStore interface {
 	Insert(ctx context.Context, r award.Record) error
 }
 
-// Reloader refreshes the configuration from storage (the catalog).
+// Reloader refreshes the configuration from storage (the catalog): concurrent
+// callers share one reload, and reloads are rate limited (catalog.Refresh).
 type Reloader interface {
-	Reload(ctx context.Context, force bool) (bool, error)
+	Refresh(ctx context.Context) (bool, error)
 }
 
 // StrategyService serves the strategy-only endpoints.
@@ -44,10 +45,14 @@ func NewStrategyService(engine Engine, records RecordStore, reload Reloader, new
 	return &StrategyService{engine: engine, records: records, reload: reload, newID: newID, now: now}
 }
 
-// Armory picks up the stored configuration if it changed and reports whether the
-// strategy is assembled; an unknown strategy returns strategy.ErrNotArmed.
+// Armory reports whether the strategy is assembled, from memory; only a strategy
+// not known yet makes it refresh the configuration (shared and rate limited, as
+// the endpoint is public). An unknown strategy returns strategy.ErrNotArmed.
 func (s *StrategyService) Armory(ctx context.Context, strategyID int64) error {
-	if _, err := s.reload.Reload(ctx, false); err != nil {
+	if s.engine.Armed(strategyID) {
+		return nil
+	}
+	if _, err := s.reload.Refresh(ctx); err != nil {
 		return fmt.Errorf("armory strategy[%d]: %w", strategyID, err)
 	}
 	if !s.engine.Armed(strategyID) {
