@@ -108,6 +108,7 @@ type Service struct {
 	cellsMu sync.Mutex
 	cells   map[int64]*atomic.Int64 // SKU -> units taken and not yet flushed
 	flushMu sync.Mutex
+	seeds   flights // counter rebuilds from a read, one per SKU at a time
 }
 
 // NewService returns a Service wired by cfg. It panics when cfg.Store or
@@ -302,17 +303,27 @@ func (s *Service) ApplyPendingGrants(ctx context.Context, lookup func(activityID
 }
 
 // SKUStockLeft returns the units of sku's stock left to sell: its stock minus
-// the units taken (the counter when it exists, else the quota orders stored),
-// never below 0.
+// the units taken, never below 0. The counter answers; a missing counter is
+// rebuilt from the quota orders stored (seedSKU), by one caller at a time per
+// SKU, so that a public read path counts across shards once, not per request.
 func (s *Service) SKUStockLeft(ctx context.Context, sku SKU) (int64, error) {
-	n, ok, err := s.counter.Get(ctx, SKUStockKey(sku.SKU))
+	key := SKUStockKey(sku.SKU)
+	n, ok, err := s.counter.Get(ctx, key)
+	if err == nil && !ok {
+		err = s.seeds.do(ctx, sku.SKU, func(ctx context.Context) error {
+			if _, ok, err := s.counter.Get(ctx, key); err != nil || ok {
+				return err // seeded by the flight before this one
+			}
+			return s.seedSKU(ctx, sku.SKU)
+		})
+		if err == nil {
+			if n, ok, err = s.counter.Get(ctx, key); err == nil && !ok {
+				err = ErrStockCounterLost
+			}
+		}
+	}
 	if err != nil {
 		return 0, fmt.Errorf("sku stock left: sku[%d]: %w", sku.SKU, err)
-	}
-	if !ok {
-		if n, err = s.store.CountSKUOrders(ctx, sku.SKU); err != nil {
-			return 0, fmt.Errorf("sku stock left: sku[%d]: %w", sku.SKU, err)
-		}
 	}
 	return max(sku.Stock-n, 0), nil
 }

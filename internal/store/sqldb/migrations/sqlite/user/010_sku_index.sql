@@ -1,0 +1,4 @@
+-- SKU stock: the durable count of units taken is the number of quota orders of
+-- a SKU (activitydb.CountSKUOrders), read when a counter is rebuilt; without an
+-- index that count scans the whole table.
+CREATE INDEX IF NOT EXISTS idx_raffle_activity_order_sku{{suffix}} ON raffle_activity_order{{suffix}} (sku);
