@@ -35,4 +35,8 @@ var (
 	// ErrStockCounterLost reports a SKU stock counter still missing right after
 	// it was reseeded (the counter store loses keys as fast as they are written).
 	ErrStockCounterLost = errors.New("activity: sku stock counter lost")
+	// ErrGrantConflict reports a grant id already used for another grant (another
+	// user, activity or counts): grants are idempotent by id, so nothing is
+	// granted (0003).
+	ErrGrantConflict = errors.New("activity: grant id already used for another grant")
 )

@@ -34,6 +34,7 @@ var errorCodes = []struct {
 	{activity.ErrMonthQuota, CodeMonthQuotaOut, "month quota insufficient"},
 	{activity.ErrDayQuota, CodeDayQuotaOut, "day quota insufficient"},
 	{activity.ErrOrderUsed, CodeOrderUsed, "raffle order already used"},
+	{activity.ErrGrantConflict, CodeDuplicate, "grant id already used for another grant"},
 	{activity.ErrDuplicate, CodeDuplicate, "duplicate request"},
 	{credit.ErrInsufficient, CodeCreditShort, "credit insufficient"},
 	{credit.ErrDuplicate, CodeDuplicate, "duplicate request"},

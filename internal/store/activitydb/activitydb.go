@@ -57,6 +57,7 @@ func New(db *sqldb.DB) *Store { return &Store{db: db, q: newQueries(db.Dialect()
 type queries struct {
 	lockAccount, upsertAccount, lockQuotaOrder string
 	partakeRead                                string
+	claimGrant                                 string
 }
 
 func newQueries(d sqldb.Dialect) queries {
@@ -72,6 +73,8 @@ func newQueries(d sqldb.Dialect) queries {
 				add("month_count"), add("month_count_surplus"), "update_time = "+d.Excluded("update_time")),
 		lockQuotaOrder: qQuotaOrder + d.ForUpdate(),
 		partakeRead:    qPartakeReadHead + qPartakeOrderSQLite,
+		claimGrant: `INSERT INTO grant_claim (grant_id, user_id, activity_id, total_count, day_count, month_count, create_time)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ` + d.DoNothing([]string{"grant_id"}),
 	}
 	if d.Name() == sqldb.DriverMySQL {
 		q.partakeRead = qPartakeReadHead + qPartakeOrderMySQL
@@ -784,19 +787,66 @@ func (s *Store) CompleteQuotaOrder(ctx context.Context, userID, outBusinessNo st
 const (
 	qPendingGrants = `SELECT grant_id, user_id, activity_id, total_count, day_count, month_count
 		FROM quota_grant WHERE state = ? ORDER BY grant_id`
-	qMarkGrant = `UPDATE quota_grant SET state = ?, update_time = ? WHERE grant_id = ?`
+	qMarkGrant  = `UPDATE quota_grant SET state = ?, update_time = ? WHERE grant_id = ?`
+	qGrantClaim = `SELECT user_id, activity_id, total_count, day_count, month_count FROM grant_claim WHERE grant_id = ?`
 )
 
 // ApplyGrant adds g.QuotaOrder(act, now) (out_business_no "grant:"+id, SKU 0,
-// completed, free) with AddQuota. A grant already applied changes nothing and
-// returns nil. An invalid grant returns activity.ErrInvalid.
+// completed, free) with AddQuota, idempotent by g.ID across users and shards: the
+// first application claims the id with its body in the config database. The same
+// grant again changes nothing and returns nil; the same id with another user,
+// activity or counts changes nothing and returns activity.ErrGrantConflict. An
+// invalid grant returns activity.ErrInvalid.
 func (s *Store) ApplyGrant(ctx context.Context, g activity.Grant, act activity.Activity, now time.Time, day, month string) error {
 	if err := g.Validate(); err != nil {
 		return fmt.Errorf("apply grant: %w", err)
 	}
-	err := s.AddQuota(ctx, g.QuotaOrder(act, now), day, month)
-	if err != nil && !errors.Is(err, activity.ErrDuplicate) {
+	if err := s.claimGrant(ctx, g, now); err != nil {
 		return fmt.Errorf("apply grant[%s]: %w", g.ID, err)
+	}
+	err := s.AddQuota(ctx, g.QuotaOrder(act, now), day, month)
+	if errors.Is(err, activity.ErrDuplicate) {
+		// Applied before (or an id claimed before the claims existed): the
+		// stored order must be this grant's.
+		err = s.sameGrantOrder(ctx, g)
+	}
+	if err != nil {
+		return fmt.Errorf("apply grant[%s]: %w", g.ID, err)
+	}
+	return nil
+}
+
+// claimGrant records g's id with its body, unless claimed before; a claim with
+// another body returns activity.ErrGrantConflict.
+func (s *Store) claimGrant(ctx context.Context, g activity.Grant, now time.Time) error {
+	h := s.db.Config()
+	if _, err := h.Write().ExecContext(ctx, s.q.claimGrant, g.ID, g.UserID, g.ActivityID, g.Total, g.Day, g.Month, now.UnixMilli()); err != nil {
+		return fmt.Errorf("claim grant id: %w", err)
+	}
+	var c activity.Grant
+	if err := h.Write().QueryRowContext(ctx, qGrantClaim, g.ID).Scan(&c.UserID, &c.ActivityID, &c.Total, &c.Day, &c.Month); err != nil {
+		return fmt.Errorf("read grant claim: %w", err)
+	}
+	c.ID = g.ID
+	if c != g {
+		return fmt.Errorf("claimed by user[%s] activity[%d] counts %d/%d/%d: %w", c.UserID, c.ActivityID, c.Total, c.Day, c.Month, activity.ErrGrantConflict)
+	}
+	return nil
+}
+
+// sameGrantOrder checks that the quota order stored under g's out_business_no
+// in g's user table is g's; another user's (same table) or other counts return
+// activity.ErrGrantConflict.
+func (s *Store) sameGrantOrder(ctx context.Context, g activity.Grant) error {
+	o, err := s.QuotaOrder(ctx, g.UserID, activity.GrantOutBusinessNo(g.ID))
+	if errors.Is(err, activity.ErrOrderNotFound) {
+		return fmt.Errorf("grant order belongs to another user: %w", activity.ErrGrantConflict)
+	}
+	if err != nil {
+		return err
+	}
+	if o.ActivityID != g.ActivityID || o.Total != g.Total || o.Day != g.Day || o.Month != g.Month {
+		return fmt.Errorf("stored as activity[%d] counts %d/%d/%d: %w", o.ActivityID, o.Total, o.Day, o.Month, activity.ErrGrantConflict)
 	}
 	return nil
 }
