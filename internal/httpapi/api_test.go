@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bigmarket/bigmarket/internal/app"
+	"github.com/bigmarket/bigmarket/internal/app/apptest"
 	"github.com/bigmarket/bigmarket/internal/campaign"
 )
 
@@ -81,7 +81,7 @@ func run(t *testing.T, h http.Handler, scenarios []scenario) {
 const raffle = "/api/v1/raffle/strategy/random_raffle"
 
 func TestStrategyEndpoints(t *testing.T) {
-	h := app.NewForTest(t, nil).Handler()
+	h := apptest.New(t, nil).Handler()
 	huge := `{"strategyId":` + strings.Repeat("9", 40) + `}`
 	bigBody := `{"strategyId":100006,"pad":"` + strings.Repeat("x", 10<<20) + `"}`
 	run(t, h, []scenario{
@@ -124,7 +124,7 @@ func TestStrategyEndpoints(t *testing.T) {
 }
 
 func TestCORSPreflight(t *testing.T) {
-	h := app.NewForTest(t, nil).Handler()
+	h := apptest.New(t, nil).Handler()
 	req := httptest.NewRequest(http.MethodOptions, raffle, nil)
 	req.Header.Set("Origin", "http://pages.example")
 	req.Header.Set("Access-Control-Request-Method", "POST")
@@ -137,7 +137,7 @@ func TestCORSPreflight(t *testing.T) {
 }
 
 func TestAdminCampaignAndSimulate(t *testing.T) {
-	a := app.NewForTest(t, nil)
+	a := apptest.New(t, nil)
 	h := a.Handler()
 	exported := func(t *testing.T) string {
 		env := do(t, h, scenario{method: "GET", path: "/api/admin/v1/campaign/export", admin: true})
@@ -209,7 +209,7 @@ func TestAdminCampaignAndSimulate(t *testing.T) {
 }
 
 func TestRandomRaffleNeverOversells(t *testing.T) {
-	h := app.NewForTest(t, nil).Handler()
+	h := apptest.New(t, nil).Handler()
 	const n = 64
 	results := make(chan string, n)
 	for range n {
@@ -236,7 +236,7 @@ func TestRandomRaffleNeverOversells(t *testing.T) {
 // FuzzRequestDecoding sends arbitrary bodies to JSON endpoints: every answer is the
 // envelope with a known code and never a 5xx.
 func FuzzRequestDecoding(f *testing.F) {
-	h := app.NewForTest(f, nil).Handler()
+	h := apptest.New(f, nil).Handler()
 	for _, s := range []string{`{"strategyId":100006}`, `{"strategyId":"1"}`, `{`, `[]`, `null`, `{"strategyId":1e400}`, "\x00\xff", `{"strategyId":100006,"draws":5}`} {
 		f.Add(s, false)
 		f.Add(s, true)
@@ -261,7 +261,7 @@ func FuzzRequestDecoding(f *testing.F) {
 }
 
 func TestSwitches(t *testing.T) {
-	h := app.NewForTest(t, nil).Handler()
+	h := apptest.New(t, nil).Handler()
 	run(t, h, []scenario{
 		{name: "dcc no token", method: "GET", path: "/api/v1/raffle/dcc/update_config?key=degradeSwitch&value=open", wantHTTP: http.StatusUnauthorized, wantCode: "0003"},
 		{name: "dcc bad value", method: "GET", path: "/api/v1/raffle/dcc/update_config?key=degradeSwitch&value=maybe", admin: true, wantCode: "0002"},

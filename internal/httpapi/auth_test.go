@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bigmarket/bigmarket/internal/app"
+	"github.com/bigmarket/bigmarket/internal/app/apptest"
 	"github.com/bigmarket/bigmarket/internal/auth"
 	"github.com/bigmarket/bigmarket/internal/config"
 )
@@ -38,7 +39,7 @@ func userJWT(t *testing.T, user string, ttl time.Duration, secret string) string
 }
 
 func TestTokenMode(t *testing.T) {
-	h := app.NewForTest(t, tokenMode).Handler()
+	h := apptest.New(t, tokenMode).Handler()
 	good := userJWT(t, "xiaofuge", time.Hour, jwtSecret)
 	expired := userJWT(t, "xiaofuge", -time.Hour, jwtSecret)
 	wrongSecret := userJWT(t, "xiaofuge", time.Hour, "another-secret-of-at-least-32-bytes!!")
@@ -87,7 +88,7 @@ func TestTokenMode(t *testing.T) {
 // TestTokenModeRandomRaffle: random_raffle takes real stock, so token mode needs
 // the app or the admin token for it (DESIGN §6); nothing is taken without one.
 func TestTokenModeRandomRaffle(t *testing.T) {
-	h := app.NewForTest(t, tokenMode).Handler()
+	h := apptest.New(t, tokenMode).Handler()
 	body := `{"strategyId":100006}`
 	run(t, h, []scenario{
 		{name: "no token", method: "POST", path: raffle, body: body, wantCode: "0003"},
@@ -106,7 +107,7 @@ func TestTokenModeRandomRaffle(t *testing.T) {
 // TestPartnerRebateRefusesSign: sign-in rebates go through calendar_sign_rebate
 // only; the partner endpoint would otherwise pay "sign" once per outBusinessNo.
 func TestPartnerRebateRefusesSign(t *testing.T) {
-	h := app.NewForTest(t, tokenMode).Handler()
+	h := apptest.New(t, tokenMode).Handler()
 	app := map[string]string{"X-App-Token": appToken}
 	rebate := "/api/v1/raffle/rebate"
 	var scs []scenario
@@ -135,7 +136,7 @@ func TestTokenModeRefusesWeakConfig(t *testing.T) {
 }
 
 func TestSignIn(t *testing.T) {
-	h := app.NewForTest(t, nil).Handler()
+	h := apptest.New(t, nil).Handler()
 	sign := "/api/v1/raffle/activity/calendar_sign_rebate?userId=newbie"
 	is := "/api/v1/raffle/activity/is_calendar_sign_rebate?userId=newbie"
 	run(t, h, []scenario{
@@ -176,7 +177,7 @@ func TestSignIn(t *testing.T) {
 // credits for SKU 9014 → draw on activity 100301 → the award is delivered and
 // the credit balance follows.
 func TestNewUserJourney(t *testing.T) {
-	h := app.NewForTest(t, nil).Handler()
+	h := apptest.New(t, nil).Handler()
 	const user = "journey-user"
 	if env := do(t, h, scenario{method: "POST", path: "/api/v1/raffle/activity/calendar_sign_rebate?userId=" + user}); env.Code != "0000" {
 		t.Fatalf("sign in: %s %s", env.Code, env.Info)

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bigmarket/bigmarket/internal/app"
+	"github.com/bigmarket/bigmarket/internal/app/apptest"
 	"github.com/bigmarket/bigmarket/internal/campaign"
 	"github.com/bigmarket/bigmarket/internal/config"
 )
@@ -86,7 +86,7 @@ func eventually(t *testing.T, check func() error) {
 // TestOriginalClientJourney replays what the original web client does for
 // xiaofuge on activity 100301, then checks the award is recorded and delivered.
 func TestOriginalClientJourney(t *testing.T) {
-	h := app.NewForTest(t, nil).Handler()
+	h := apptest.New(t, nil).Handler()
 	user := `{"userId":"xiaofuge","activityId":100301}`
 	run(t, h, []scenario{
 		{name: "activity armory", method: "GET", path: "/api/v1/raffle/activity/armory?activityId=100301", wantCode: "0000"},
@@ -158,7 +158,7 @@ func TestOriginalClientJourney(t *testing.T) {
 }
 
 func TestQuotaCodes(t *testing.T) {
-	h := app.NewForTest(t, nil).Handler()
+	h := apptest.New(t, nil).Handler()
 	grant(t, h, "day-limit", "dayuser", 100301, 10, 3, 10)
 	grant(t, h, "month-limit", "monthuser", 100301, 10, 10, 2)
 	count := func(user string, n int) map[string]int {
@@ -221,7 +221,7 @@ func TestQuotaCodes(t *testing.T) {
 }
 
 func TestSwitchesGuardTheDraw(t *testing.T) {
-	h := app.NewForTest(t, nil).Handler()
+	h := apptest.New(t, nil).Handler()
 	set := func(k, v string) {
 		env := do(t, h, scenario{method: "PUT", path: "/api/admin/v1/switches", admin: true, body: body(map[string]string{"key": k, "value": v})})
 		if env.Code != "0000" {
@@ -276,7 +276,7 @@ activities:
 func TestStockNeverOversells(t *testing.T) {
 	// A generous time budget: under the race detector on a loaded machine a
 	// draw can take longer than the default 2 s.
-	h := app.NewForTest(t, func(c *config.Config) { c.HTTP.DrawTimeout = time.Minute }).Handler()
+	h := apptest.New(t, func(c *config.Config) { c.HTTP.DrawTimeout = time.Minute }).Handler()
 	if env := do(t, h, scenario{method: "POST", path: "/api/admin/v1/campaign/apply", admin: true, body: stockCampaign}); env.Code != "0000" {
 		t.Fatalf("apply: %s %s %s", env.Code, env.Info, env.Data)
 	}
@@ -343,7 +343,7 @@ func errorf(format string, args ...any) error { return fmt.Errorf(format, args..
 func b64(s string) string { return base64.URLEncoding.EncodeToString([]byte(s)) }
 
 func TestStageActivation(t *testing.T) {
-	h := app.NewForTest(t, nil).Handler()
+	h := apptest.New(t, nil).Handler()
 	withStage := strings.Replace(string(campaign.Demo()),
 		"  - {channel: c01, source: s01, activity: 100401, state: active}",
 		"  - {channel: c01, source: s01, activity: 100401, state: active}\n  - {channel: c02, source: s02, activity: 100301, state: inactive}", 1)

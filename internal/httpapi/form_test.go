@@ -5,13 +5,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bigmarket/bigmarket/internal/app"
+	"github.com/bigmarket/bigmarket/internal/app/apptest"
 )
 
 // TestFormBodies: the original's clients send ids as form bodies, often with a
 // charset parameter; an oversized form answers 413, not "userId is required".
 func TestFormBodies(t *testing.T) {
-	h := app.NewForTest(t, nil).Handler()
+	h := apptest.New(t, nil).Handler()
 	skus := "/api/v1/raffle/activity/query_sku_product_list_by_activity_id"
 	sign := "/api/v1/raffle/activity/calendar_sign_rebate"
 	form := func(ct string) map[string]string { return map[string]string{"Content-Type": ct} }

@@ -3,14 +3,14 @@ package httpapi_test
 import (
 	"testing"
 
-	"github.com/bigmarket/bigmarket/internal/app"
+	"github.com/bigmarket/bigmarket/internal/app/apptest"
 )
 
 // TestGrantIdempotentByID: quota/grant is idempotent by id. The same body again
 // answers true; the same id with another body answers 0003 and grants nothing
 // (it used to answer true).
 func TestGrantIdempotentByID(t *testing.T) {
-	h := app.NewForTest(t, nil).Handler()
+	h := apptest.New(t, nil).Handler()
 	path := "/api/admin/v1/quota/grant"
 	g := func(user string, total int) string {
 		return body(map[string]any{"id": "promo-1", "userId": user, "activityId": 100301, "total": total, "day": total, "month": total})

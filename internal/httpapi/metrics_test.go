@@ -10,7 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/bigmarket/bigmarket/internal/app"
+	"github.com/bigmarket/bigmarket/internal/app/apptest"
 	"github.com/bigmarket/bigmarket/internal/config"
 	"github.com/bigmarket/bigmarket/internal/httpapi"
 )
@@ -63,18 +63,18 @@ func TestMetricsScrapesAreCached(t *testing.T) {
 // main listener.
 func TestMetricsExposure(t *testing.T) {
 	bearer := map[string]string{"Authorization": "Bearer " + adminToken}
-	def := app.NewForTest(t, nil).Handler()
+	def := apptest.New(t, nil).Handler()
 	if rec := scrape(t, def, nil); rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Body.String(), `"0003"`) {
 		t.Errorf("default, no token: HTTP %d %s, want 401 with code 0003", rec.Code, rec.Body.String())
 	}
 	if rec := scrape(t, def, bearer); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "bigmarket_award_stock_left") {
 		t.Errorf("default, admin token: HTTP %d, want 200 with the metrics", rec.Code)
 	}
-	open := app.NewForTest(t, func(c *config.Config) { c.Metrics.RequireToken = false }).Handler()
+	open := apptest.New(t, func(c *config.Config) { c.Metrics.RequireToken = false }).Handler()
 	if rec := scrape(t, open, nil); rec.Code != http.StatusOK {
 		t.Errorf("require_token false: HTTP %d, want 200", rec.Code)
 	}
-	apart := app.NewForTest(t, func(c *config.Config) { c.Metrics.Addr = "127.0.0.1:0" })
+	apart := apptest.New(t, func(c *config.Config) { c.Metrics.Addr = "127.0.0.1:0" })
 	if rec := scrape(t, apart.Handler(), bearer); rec.Code != http.StatusNotFound {
 		t.Errorf("metrics.addr set: main listener answers HTTP %d, want 404", rec.Code)
 	}
