@@ -26,6 +26,16 @@ var errGroupClosed = errors.New("sqldb: database closed")
 // back its savepoint only, and it succeeds only if the shared commit does. If
 // the shared transaction aborts (a failed savepoint operation or commit), every
 // caller of the group gets the error and nothing of the group is kept.
+//
+// A caller's context costs only that caller. The shared transaction runs on no
+// caller's context, and the writer's statements inside it ignore their
+// context's cancellation (see shieldConnector), so a cancelled caller cannot
+// interrupt the transaction its neighbours share. A caller whose context ends
+// before its savepoint is released (before its turn, or while fn runs) keeps
+// nothing: its savepoint is rolled back and it gets an error wrapping the
+// context's. Once its savepoint is released, its work is part of the shared
+// commit: the caller waits for the commit's outcome whatever its context, and
+// a nil error means its work is committed.
 type groupCommit struct {
 	db    *sql.DB
 	name  string

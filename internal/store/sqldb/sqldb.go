@@ -26,7 +26,7 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite"
 )
 
 // Errors returned by the package and mapped to by the stores built on it.
@@ -174,10 +174,13 @@ func openSQLite(ctx context.Context, cfg Config) (*DB, error) {
 	if readers <= 0 {
 		readers = DefaultSQLiteReaders
 	}
-	write, err := sql.Open("sqlite", sqliteDSN(cfg.SQLitePath, busy, false))
+	// The writer's connections shield statements inside transactions from
+	// their callers' cancellation (see shieldConnector).
+	base, err := sqlite.NewConnector(sqliteDSN(cfg.SQLitePath, busy, false))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", cfg.SQLitePath, err)
 	}
+	write := sql.OpenDB(shieldConnector{base})
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
