@@ -120,9 +120,24 @@ func NewActivityService(cfg ActivityConfig) *ActivityService {
 		// Business outcomes (quota, state, unknown ids) are not failures of the
 		// dependencies: only infrastructure errors trip the breaker.
 		IsSuccessful: func(err error) bool { return err == nil || isBusiness(err) },
+		// A draw whose caller went away (a client disconnect) says nothing
+		// about the dependencies: it counts neither way. A draw past its own
+		// time budget still counts as a failure (a slow database).
+		IsExcluded: func(err error) bool {
+			var gone callerGoneError
+			return errors.As(err, &gone)
+		},
 	})
 	return s
 }
+
+// callerGoneError marks the error of a draw whose caller's context ended
+// before the draw did, for the breaker to leave it out. It reads and unwraps as
+// the draw's own error.
+type callerGoneError struct{ err error }
+
+func (e callerGoneError) Error() string { return e.err.Error() }
+func (e callerGoneError) Unwrap() error { return e.err }
 
 // isBusiness reports whether err is a business outcome rather than a failure.
 func isBusiness(err error) bool {
@@ -148,9 +163,16 @@ func (s *ActivityService) Draw(ctx context.Context, userID string, activityID in
 	if err := s.limit(ctx, userID); err != nil {
 		return Result{}, err
 	}
+	caller := ctx
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	res, err := s.breaker.Execute(func() (Result, error) { return s.draw(ctx, userID, activityID) })
+	res, err := s.breaker.Execute(func() (Result, error) {
+		res, err := s.draw(ctx, userID, activityID)
+		if err != nil && caller.Err() != nil {
+			err = callerGoneError{err}
+		}
+		return res, err
+	})
 	switch {
 	case errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests):
 		return Result{}, fmt.Errorf("draw user[%s] activity[%d]: %w", userID, activityID, ErrCircuitOpen)
