@@ -278,6 +278,22 @@ func TestValidateProblems(t *testing.T) {
 		{"node kind unknown", func(f *File) { f.Trees[0].Nodes[1].Key = "rule_magic" }, "rule_trees[0].nodes[1].key", `unknown value "rule_magic"`, true},
 		{"node twice", func(f *File) { f.Trees[0].Nodes = append(f.Trees[0].Nodes, NodeRow{Key: "rule_stock"}) }, "rule_trees[0].nodes[3].key", `duplicate node "rule_stock"`, false},
 		{"tree id missing", func(f *File) { f.Trees[0].ID = "" }, "rule_trees[0].id", "missing", true},
+		{"stock without ALLOW line", func(f *File) { f.Trees[0].Lines = f.Trees[0].Lines[:2] },
+			"rule_trees[0].nodes[1]", "rule_stock node has no ALLOW line (stock empty)", false},
+		{"lock without TAKE_OVER line", func(f *File) {
+			f.Trees[0].Lines = []LineRow{f.Trees[0].Lines[0], f.Trees[0].Lines[2]}
+		}, "rule_trees[0].nodes[0]", "rule_lock node has no TAKE_OVER line (still locked)", false},
+		{"locked walk reaches stock", func(f *File) { f.Trees[0].Lines[1].To = "rule_stock" },
+			"rule_trees[0].lines[1]", "TAKE_OVER line of rule_lock (still locked) must end in a rule_luck_award: the walk rule_stock TAKE_OVER → end gives the locked award", false},
+		{"stock empty walk gives drawn award", func(f *File) {
+			f.Trees[0].Root = "rule_stock"
+			f.Trees[0].Lines = []LineRow{
+				{From: "rule_stock", To: "rule_lock", When: "ALLOW"},
+				{From: "rule_lock", To: "rule_luck_award", When: "TAKE_OVER"},
+			}
+		}, "rule_trees[0].lines[0]", "ALLOW line of rule_stock (stock empty) must end in a rule_luck_award: the walk rule_lock ALLOW → end gives the drawn award without taking its stock", false},
+		{"stock off the unlocked walk", func(f *File) { f.Trees[0].Lines = f.Trees[0].Lines[1:] },
+			"rule_trees[0].lines", "the walk rule_lock ALLOW → end gives the drawn award without taking its stock", false},
 
 		// activities
 		{"end before begin", func(f *File) { f.Activities[0].End = "2023-12-31T23:59:59+08:00" }, "activities[0].end", "before begin", false},
@@ -554,6 +570,9 @@ rule_trees:
     root: rule_lock
     nodes:
       - {key: rule_lock, value: "10"}
+      - {key: rule_luck_award, value: "5"}
+    lines:
+      - {from: rule_lock, to: rule_luck_award, when: TAKE_OVER}
 strategies:
   - id: 20
     desc: second
@@ -657,7 +676,7 @@ func TestExportFull(t *testing.T) {
 		`  - {id: 3, key: "webhook: prize", config: "{\"sku\": 1}", desc: "yes"}`,
 		`  - {id: 7, key: user_credit_random, config: " 0.5, 2.25 ", desc: "line one\nline two\ttab"}`,
 		`  - {id: 13, key: k13, desc: "Ünïcödé 中文 ✓ \u2028 sep \u00a0nbsp"}`,
-		"  - id: a_tree\n    root: rule_lock\n    nodes:\n      - {key: rule_lock, value: \"10\"}\n  - id: z tree\n    name: \"Zed: tree\"\n    desc: described tree\n",
+		"  - id: a_tree\n    root: rule_lock\n    nodes:\n      - {key: rule_lock, value: \"10\"}\n      - {key: rule_luck_award, value: \"5\"}\n    lines:\n      - {from: rule_lock, to: rule_luck_award, when: TAKE_OVER}\n  - id: z tree\n    name: \"Zed: tree\"\n    desc: described tree\n",
 		"  - id: 2\n    desc: \"first: with colon\"\n    weight_match: equal\n    rules:\n      - {model: rule_weight, value: \"3:3,7 9:5\", desc: weights first}\n",
 		`      - {award: 3, title: Third, count: 5, rate: "1", tree: a_tree, sort: 1}`,
 		`  - {id: 2, name: Second, desc: closed one, strategy: 20, state: close, begin: "2030-05-31T20:00:00.5-04:00", end: "2030-12-31T19:00:00-05:00"}`,

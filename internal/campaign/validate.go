@@ -307,6 +307,9 @@ func (v *validator) trees(f *File, c *Campaign, awards map[int64]bool) map[strin
 				v.add(p+".lines", "%s", ruleMsg(err))
 			}
 		}
+		if len(v.problems) == before {
+			v.treeWalks(p, t)
+		}
 		c.Trees = append(c.Trees, t)
 	}
 	return known
@@ -614,4 +617,111 @@ func (v *validator) grants(f *File, c *Campaign, activities map[int64]bool) {
 			ID: r.ID, UserID: r.User, ActivityID: r.Activity, Total: r.Total, Day: r.Day, Month: r.Month,
 		})
 	}
+}
+
+// treeWalks refuses a tree that could hand out the drawn award when it must not
+// (DESIGN §7): every rule_stock node needs an ALLOW line (stock empty) and every
+// rule_lock node a TAKE_OVER line (still locked), each ending in a
+// rule_luck_award; and no walk from the root may end with the drawn award
+// without its stock taken (when the tree has a rule_stock node) or while locked.
+// It runs on a tree that passed Tree.Check (known nodes, no cycle).
+func (v *validator) treeWalks(p string, t strategy.Tree) {
+	w := treeWalker{next: map[strategy.NodeKey]map[strategy.Verdict]strategy.NodeKey{}}
+	for _, n := range t.Nodes {
+		w.next[n.Key] = map[strategy.Verdict]strategy.NodeKey{}
+		if n.Key == strategy.NodeStock {
+			w.hasStock = true
+		}
+	}
+	lineAt := map[strategy.NodeKey]map[strategy.Verdict]int{}
+	for k, l := range t.Lines {
+		w.next[l.From][l.When] = l.To
+		if lineAt[l.From] == nil {
+			lineAt[l.From] = map[strategy.Verdict]int{}
+		}
+		lineAt[l.From][l.When] = k
+	}
+	before := len(v.problems)
+	for j, n := range t.Nodes {
+		np := index(p+".nodes", j)
+		switch n.Key {
+		case strategy.NodeStock:
+			to, ok := w.next[n.Key][strategy.Allow]
+			if !ok {
+				v.add(np, "rule_stock node has no ALLOW line (stock empty): add one to a rule_luck_award, or the drawn award is given without stock")
+			} else if trail, why := w.unsafe(to, walkState{}); why != "" {
+				v.add(index(p+".lines", lineAt[n.Key][strategy.Allow]), "the ALLOW line of rule_stock (stock empty) must end in a rule_luck_award: the walk %s %s", trail, why)
+			}
+		case strategy.NodeLock:
+			to, ok := w.next[n.Key][strategy.TakeOver]
+			if !ok {
+				v.add(np, "rule_lock node has no TAKE_OVER line (still locked): add one to a rule_luck_award, or the locked award is given")
+			} else if trail, why := w.unsafe(to, walkState{locked: true}); why != "" {
+				v.add(index(p+".lines", lineAt[n.Key][strategy.TakeOver]), "the TAKE_OVER line of rule_lock (still locked) must end in a rule_luck_award: the walk %s %s", trail, why)
+			}
+		}
+	}
+	if len(v.problems) > before {
+		return
+	}
+	if trail, why := w.unsafe(t.Root, walkState{}); why != "" {
+		v.add(p+".lines", "the walk %s %s", trail, why)
+	}
+}
+
+// treeWalker follows every walk a tree allows: a rule_lock or rule_stock node
+// may answer either way, a rule_luck_award node answers TAKE_OVER.
+type treeWalker struct {
+	next     map[strategy.NodeKey]map[strategy.Verdict]strategy.NodeKey
+	hasStock bool
+}
+
+// walkState is what a walk has decided so far.
+type walkState struct {
+	locked bool // a rule_lock answered TAKE_OVER
+	taken  bool // the award set last is the drawn one with its stock taken
+	luck   bool // the award set last is the luck award
+}
+
+// unsafe returns the first walk from node that ends giving the drawn award when
+// it must not, as "node VERDICT → … → end", with the reason; why is empty when
+// every walk is safe. Trees are small and acyclic: the walks are few.
+func (w treeWalker) unsafe(node strategy.NodeKey, st walkState) (trail, why string) {
+	type answer struct {
+		v  strategy.Verdict
+		st walkState
+	}
+	var answers []answer
+	switch node {
+	case strategy.NodeLock:
+		locked := st
+		locked.locked = true
+		answers = []answer{{strategy.Allow, st}, {strategy.TakeOver, locked}}
+	case strategy.NodeStock:
+		taken := st
+		taken.taken, taken.luck = true, false
+		answers = []answer{{strategy.TakeOver, taken}, {strategy.Allow, st}}
+	case strategy.NodeLuckAward:
+		luck := st
+		luck.luck, luck.taken = true, false
+		answers = []answer{{strategy.TakeOver, luck}}
+	}
+	for _, a := range answers {
+		step := string(node) + " " + string(a.v)
+		to, ok := w.next[node][a.v]
+		if ok {
+			if rest, why := w.unsafe(to, a.st); why != "" {
+				return step + " → " + rest, why
+			}
+			continue
+		}
+		switch {
+		case a.st.luck:
+		case a.st.locked:
+			return step + " → end", "gives the locked award"
+		case w.hasStock && !a.st.taken:
+			return step + " → end", "gives the drawn award without taking its stock"
+		}
+	}
+	return "", ""
 }

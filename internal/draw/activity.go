@@ -144,7 +144,7 @@ func isBusiness(err error) bool {
 	for _, e := range []error{
 		activity.ErrNotOpen, activity.ErrNotInDate, activity.ErrTotalQuota, activity.ErrMonthQuota,
 		activity.ErrDayQuota, activity.ErrOrderUsed, activity.ErrUnknownActivity, strategy.ErrNotArmed,
-		ErrDegraded, ErrRateLimited,
+		strategy.ErrNoAward, ErrDegraded, ErrRateLimited,
 	} {
 		if errors.Is(err, e) {
 			return true

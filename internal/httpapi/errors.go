@@ -19,6 +19,7 @@ var errorCodes = []struct {
 	info string
 }{
 	{strategy.ErrNotArmed, CodeNotAssembled, "strategy not assembled"},
+	{strategy.ErrNoAward, CodeNotAssembled, "strategy not assembled: a rule tree has no award to give"},
 	{strategy.ErrWeightNotConfigured, CodeWeightNotSet, "rule_weight not configured"},
 	{draw.ErrDegraded, CodeDegraded, "degraded: draws are switched off for now"},
 	{draw.ErrRateLimited, CodeRateLimited, "too many requests: rate limited"},

@@ -27,6 +27,10 @@
 // none is left, rule_luck_award sets the fallback award with a random credit amount
 // in its range. The award set last wins; when no node sets one, the drawn award
 // is returned. An award without a tree is returned as drawn and takes no stock.
+// Whatever a tree says, the engine never gives a stock-limited award (its tree
+// has a rule_stock node) whose take failed, nor an award whose rule_lock answered
+// TAKE_OVER: the tree's luck award stands in, or the raffle fails with
+// ErrNoAward when the tree has none.
 //
 // # Stock
 //

@@ -17,6 +17,12 @@ import (
 // ErrUnknownAward is returned for an award id that is not in the strategy's table.
 var ErrUnknownAward = errors.New("strategy: award not in strategy")
 
+// ErrNoAward is returned by a raffle whose rule tree ends without an award it
+// may give (its stock not taken, or still locked) and has no rule_luck_award
+// node to fall back on: an incomplete tree stored before validation refused
+// such trees. The draw maps it to a business code and keeps nothing.
+var ErrNoAward = errors.New("strategy: rule tree left no award to give")
+
 // RuleDefault is Result.Rule for an award drawn from the whole table.
 const RuleDefault = "default"
 
@@ -92,7 +98,8 @@ type Result struct {
 	Rule string
 	// Node is the tree node that set the final award (rule_stock or
 	// rule_luck_award); empty when the award has no tree or no node set it, in
-	// which case the drawn award is returned as drawn.
+	// which case the drawn award is returned as drawn (only from a tree without
+	// rule_stock whose rule_lock, if any, is open: see raffle).
 	Node NodeKey
 }
 
@@ -160,6 +167,8 @@ type compiledTree struct {
 	root      int
 	nodes     []compiledNode
 	lockCount int64
+	hasStock  bool // a rule_stock node: the drawn award is given only with a take
+	luck      int  // index of the rule_luck_award node, -1 without one
 }
 
 type compiledNode struct {
@@ -231,7 +240,7 @@ func compileTree(t Tree) (*compiledTree, error) {
 	if errs := t.Check(); len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	ct := &compiledTree{id: t.ID, nodes: make([]compiledNode, len(t.Nodes))}
+	ct := &compiledTree{id: t.ID, nodes: make([]compiledNode, len(t.Nodes)), luck: -1}
 	at := make(map[NodeKey]int, len(t.Nodes))
 	for i, n := range t.Nodes {
 		at[n.Key] = i
@@ -243,9 +252,11 @@ func compileTree(t Tree) (*compiledTree, error) {
 			ct.lockCount = cn.lock
 		case NodeStock:
 			cn.kind = kindStock
+			ct.hasStock = true
 		case NodeLuckAward:
 			cn.kind = kindLuck
 			cn.luck, _ = ParseLuckAward(n.Value)
+			ct.luck = i
 		}
 		ct.nodes[i] = cn
 	}
@@ -365,8 +376,9 @@ func (e *Engine) Armed(strategyID int64) bool {
 // Raffle draws one award: the strategy's chain (rule_blacklist, rule_weight in
 // the order listed, then the default draw), then the drawn award's rule tree,
 // which may take one unit of stock. An award without a tree is returned as drawn
-// and takes no stock. Errors: ErrNotArmed for an unknown strategy, the context's
-// error, and counter or store errors wrapped with the strategy and award.
+// and takes no stock. Errors: ErrNotArmed for an unknown strategy, ErrNoAward for
+// an incomplete tree with nothing it may give, the context's error, and counter
+// or store errors wrapped with the strategy and award.
 func (e *Engine) Raffle(ctx context.Context, req Request) (Result, error) {
 	if err := ctx.Err(); err != nil {
 		return Result{}, fmt.Errorf("raffle: strategy[%d]: %w", req.StrategyID, err)
@@ -401,13 +413,14 @@ func (e *Engine) raffle(ctx context.Context, s *armed, req Request, sim *simStat
 		return res, nil
 	}
 	t := a.tree
+	locked := false // a rule_lock answered TAKE_OVER on this walk
 	for i, steps := t.root, 0; i >= 0 && steps < len(t.nodes); steps++ {
 		n := &t.nodes[i]
 		v := vAllow
 		switch n.kind {
 		case kindLock:
 			if req.TodayDraws < n.lock {
-				v = vTakeOver
+				v, locked = vTakeOver, true
 			}
 		case kindStock:
 			ok, err := e.stockNode(ctx, a, sim)
@@ -426,6 +439,19 @@ func (e *Engine) raffle(ctx context.Context, s *armed, req Request, sim *simStat
 			res.Amount, res.HasAmount = luckAmount(n.luck)
 		}
 		i = n.next[v]
+	}
+	// Whatever the tree says (one stored before validation refused incomplete
+	// trees), the drawn award is given only with its stock taken when the tree
+	// limits stock, and never while locked. Otherwise the tree's luck award
+	// stands in, or, without one, the raffle fails. (A unit taken for a locked
+	// award stays taken: undersell, never oversell.)
+	if (res.Node == "" && (t.hasStock || locked)) || (res.Node == NodeStock && locked) {
+		if t.luck < 0 {
+			return Result{}, fmt.Errorf("strategy[%d] award[%d] tree %q: %w", s.id, a.AwardID, t.id, ErrNoAward)
+		}
+		l := t.nodes[t.luck].luck
+		res.AwardID, res.Node, res.StockTaken = l.AwardID, NodeLuckAward, false
+		res.Amount, res.HasAmount = luckAmount(l)
 	}
 	if res.AwardID == a.AwardID {
 		res.Title, res.Sort = a.Title, a.Sort
