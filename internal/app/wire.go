@@ -52,7 +52,10 @@ func LoadConfig(path string, getenv func(string) string, stderr io.Writer) (conf
 }
 
 // openDB opens the configured database. Embedded mode creates the data directory
-// and migrates on open; MySQL is migrated by `bigmarket migrate`.
+// and migrates on open; MySQL is migrated by `bigmarket migrate`. With
+// migrateEmbedded (opening for use rather than for `migrate`) it also refuses a
+// shard layout other than the recorded one (sqldb.DB.CheckLayout; embedded
+// migration records and checks it).
 func openDB(ctx context.Context, cfg config.Config, migrateEmbedded bool) (*sqldb.DB, error) {
 	sc := sqldb.Config{
 		Driver:         cfg.Database.Driver,
@@ -71,8 +74,12 @@ func openDB(ctx context.Context, cfg config.Config, migrateEmbedded bool) (*sqld
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Database.Driver == "sqlite" && migrateEmbedded {
-		if err := db.Migrate(ctx); err != nil {
+	if migrateEmbedded {
+		check := db.CheckLayout
+		if cfg.Database.Driver == "sqlite" {
+			check = db.Migrate
+		}
+		if err := check(ctx); err != nil {
 			db.Close()
 			return nil, err
 		}

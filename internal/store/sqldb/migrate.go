@@ -108,7 +108,9 @@ type step struct {
 // config files to the config database, the shard files to every shard database,
 // and the user files to every shard database once per table suffix. Each applied
 // (scope, version, suffix) is recorded in the schema_migrations table of its
-// database, so Migrate is idempotent.
+// database, so Migrate is idempotent. Migrate also records the shard layout
+// (see CheckLayout) and refuses, before changing anything, to migrate databases
+// recorded with another one.
 //
 // It is safe to run concurrently, from several goroutines or processes: SQLite
 // applies each file with its record in one IMMEDIATE transaction (DDL is
@@ -129,6 +131,11 @@ func (db *DB) Migrate(ctx context.Context) error {
 	userM, err := loadMigrations(engine, scopeUser)
 	if err != nil {
 		return err
+	}
+	// A recorded layout is checked before anything is created for the
+	// configured one (tables of another M, say).
+	if err := db.checkLayout(ctx, false); err != nil {
+		return fmt.Errorf("migrate: %w", err)
 	}
 	plan := map[*Handle][]step{}
 	var order []*Handle
@@ -155,6 +162,9 @@ func (db *DB) Migrate(ctx context.Context) error {
 		if err := migrateHandle(ctx, h, plan[h]); err != nil {
 			return fmt.Errorf("migrate %s: %w", h.name, err)
 		}
+	}
+	if err := db.CheckLayout(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
 	}
 	return nil
 }

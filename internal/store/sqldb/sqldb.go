@@ -75,6 +75,7 @@ type Config struct {
 	ConfigDSN string
 	// ShardDSNs holds one DSN per user database; N = len(ShardDSNs). It must
 	// never be reordered or shrunk once data is stored: routing depends on it.
+	// Migrate records the layout and DB.CheckLayout refuses another one.
 	ShardDSNs []string
 	// TablesPerShard is M, the number of tables each user table is split into in
 	// every shard database; zero means DefaultTablesPerShard. SQLite always uses
