@@ -11,15 +11,25 @@ import (
 	"github.com/bigmarket/bigmarket/internal/store/sqldb/sqldbtest"
 )
 
-// openLayout opens cfg without migrating; it is closed when t ends.
+// openLayout opens cfg without migrating, with small pools (the test server's
+// connections are shared); it is closed when t ends, or earlier by the caller.
 func openLayout(t *testing.T, cfg sqldb.Config) *sqldb.DB {
 	t.Helper()
+	cfg.MaxOpenConns = 2
 	db, err := sqldb.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// smallMySQL is sqldbtest.MySQLConfig with small pools.
+func smallMySQL(t *testing.T, shards, tables int) sqldb.Config {
+	t.Helper()
+	cfg := sqldbtest.MySQLConfig(t, shards, tables)
+	cfg.MaxOpenConns = 2
+	return cfg
 }
 
 // wantRefused checks that err is a layout mismatch whose message holds every
@@ -46,8 +56,8 @@ func wantRefused(t *testing.T, what string, err error, want ...string) {
 // check refuse each; the recorded layout is accepted.
 func TestShardLayoutIsRecordedAndChecked(t *testing.T) {
 	ctx := context.Background()
-	cfg := sqldbtest.MySQLConfig(t, 2, 4)
-	sqldbtest.OpenConfig(t, cfg) // migrates and records 2 × 4
+	cfg := smallMySQL(t, 2, 4)
+	sqldbtest.OpenConfig(t, cfg).Close() // migrates and records 2 × 4
 
 	same := openLayout(t, cfg)
 	if err := same.CheckLayout(ctx); err != nil {
@@ -56,38 +66,44 @@ func TestShardLayoutIsRecordedAndChecked(t *testing.T) {
 	if err := same.Migrate(ctx); err != nil {
 		t.Fatalf("same layout, migrate again: %v", err)
 	}
+	same.Close()
 
 	m2 := cfg
 	m2.TablesPerShard = 2
 	db := openLayout(t, m2)
 	wantRefused(t, "2 × 2, migrate", db.Migrate(ctx), "2 shard databases × 4 tables", "configured: 2 × 2")
 	wantRefused(t, "2 × 2, start", db.CheckLayout(ctx), "2 shard databases × 4 tables", "configured: 2 × 2")
+	db.Close()
 
 	swapped := cfg
 	swapped.ShardDSNs = []string{cfg.ShardDSNs[1], cfg.ShardDSNs[0]}
 	db = openLayout(t, swapped)
 	wantRefused(t, "swapped DSNs, migrate", db.Migrate(ctx), "shard[0]", "is shard 1 of the recorded layout")
 	wantRefused(t, "swapped DSNs, start", db.CheckLayout(ctx), "shard[0]", "is shard 1 of the recorded layout")
+	db.Close()
 
 	fewer := cfg
 	fewer.ShardDSNs = cfg.ShardDSNs[:1]
 	db = openLayout(t, fewer)
 	wantRefused(t, "1 × 4, start", db.CheckLayout(ctx), "configured: 1 × 4")
+	db.Close()
 
-	other := sqldbtest.MySQLConfig(t, 1, 4) // an empty database in place of shard 1
+	other := smallMySQL(t, 1, 4) // an empty database in place of shard 1
 	replaced := cfg
 	replaced.ShardDSNs = []string{cfg.ShardDSNs[0], other.ShardDSNs[0]}
 	db = openLayout(t, replaced)
 	wantRefused(t, "replaced shard, migrate", db.Migrate(ctx), "shard[1]", "no layout marker")
 	wantRefused(t, "replaced shard, start", db.CheckLayout(ctx), "shard[1]", "no layout marker")
+	db.Close()
 
 	// A shard of another deployment.
-	foreignCfg := sqldbtest.MySQLConfig(t, 2, 4)
-	sqldbtest.OpenConfig(t, foreignCfg)
+	foreignCfg := smallMySQL(t, 2, 4)
+	sqldbtest.OpenConfig(t, foreignCfg).Close()
 	foreign := cfg
 	foreign.ShardDSNs = []string{cfg.ShardDSNs[0], foreignCfg.ShardDSNs[1]}
 	db = openLayout(t, foreign)
 	wantRefused(t, "foreign shard, start", db.CheckLayout(ctx), "shard[1]", "belongs to another layout")
+	db.Close()
 
 	if err := openLayout(t, cfg).CheckLayout(ctx); err != nil {
 		t.Fatalf("after the refusals, the recorded layout: %v", err)
@@ -105,7 +121,7 @@ func TestShardLayoutRecordedOnExistingDatabases(t *testing.T) {
 			if engine == sqldb.DriverSQLite {
 				cfg = sqldbtest.SQLiteConfig(t)
 			} else {
-				cfg = sqldbtest.MySQLConfig(t, 2, 4)
+				cfg = smallMySQL(t, 2, 4)
 			}
 			db := sqldbtest.OpenConfig(t, cfg)
 			// Undo the layout's migration: the databases as an older release left them.
