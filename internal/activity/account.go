@@ -136,9 +136,3 @@ const (
 func SKUStockKey(sku int64) string {
 	return "sku_stock:" + strconv.FormatInt(sku, 10)
 }
-
-// skuZeroKey returns the counter key that latches the "stock reached zero"
-// report of a SKU at a given stock, so that it is reported once per stock value.
-func skuZeroKey(sku, stock int64) string {
-	return "sku_stock_zero:" + strconv.FormatInt(sku, 10) + ":" + strconv.FormatInt(stock, 10)
-}

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/bigmarket/bigmarket/internal/idgen"
+	"github.com/bigmarket/bigmarket/internal/outbox"
 )
 
 // Store is the durable side of quota accounts, quota orders, grants and SKU
@@ -46,6 +49,16 @@ type Store interface {
 	PendingGrants(ctx context.Context) ([]Grant, error)
 	// MarkGrantApplied records that grant id was applied.
 	MarkGrantApplied(ctx context.Context, id string, now time.Time) error
+	// AddSKUOrder stores the quota order o of a SKU as AddQuota does, in one
+	// transaction on the user's shard that first holds the stock fence of
+	// stockKey (store/fencedb: a counter rebuild waits for the transaction),
+	// then calls take with the fence's generation. take takes one unit of the
+	// SKU's stock; when it takes none, nothing is stored and the error wraps
+	// ErrSKUStockOut; its own errors are returned wrapped, nothing stored. When
+	// it took the last unit, zero is stored in the same transaction (the
+	// outbox task announcing activity_sku_stock_zero). The transaction may be
+	// retried (take is then called again).
+	AddSKUOrder(ctx context.Context, o QuotaOrder, day, month, stockKey string, take SKUTakeFunc, zero outbox.Task) error
 	// CountSKUOrders returns the number of quota orders stored for sku, across
 	// all shards: the durable count of SKU stock units taken.
 	CountSKUOrders(ctx context.Context, sku int64) (int64, error)
@@ -57,16 +70,45 @@ type Store interface {
 // SKUTake is a batch of N units of stock taken from a SKU.
 type SKUTake struct{ SKU, N int64 }
 
+// SKUTakeFunc takes one unit of a SKU's stock inside the order's transaction,
+// under the fence generation gen, and reports whether it took one and whether
+// that was the last.
+type SKUTakeFunc func(ctx context.Context, gen int64) (taken, last bool, err error)
+
+// StockZeroEvent is the data of an activity_sku_stock_zero event: the SKU whose
+// last unit an order took.
+type StockZeroEvent struct {
+	SKU int64 `json:"sku"`
+}
+
+// Fence waits out the transactions in flight that may have taken from a lost
+// counter (store/fencedb implements it).
+type Fence interface {
+	// Barrier returns once every transaction that held key's fence before the
+	// call has ended.
+	Barrier(ctx context.Context, key string) error
+}
+
+// Relay publishes committed outbox tasks (*outbox.Relay implements it).
+type Relay interface {
+	Enqueue(t outbox.Task)
+}
+
 // Counter is a store of atomic named counters (platform/counter.Memory and the
 // Redis counter implement it). A SKU stock counter holds the units TAKEN.
 type Counter interface {
-	// Seed sets key to n if key does not exist and reports whether it did.
-	Seed(ctx context.Context, key string, n int64) (bool, error)
-	// Acquire adds one to key if its value is below limit, atomically. missing
-	// reports that key does not exist (nothing changed; Seed it first).
-	Acquire(ctx context.Context, key string, limit int64) (taken, missing bool, err error)
-	// Get returns the value of key and whether it exists.
+	// Acquire adds one to key if its value is below limit, atomically, and
+	// returns the value after the call. missing reports that key does not exist
+	// or is fenced by a rebuild (nothing changed).
+	Acquire(ctx context.Context, key string, limit int64) (n int64, taken, missing bool, err error)
+	// Get returns the value of key and whether it exists as a live counter.
 	Get(ctx context.Context, key string) (int64, bool, error)
+	// Fence marks a missing key as being rebuilt by token for at most ttl and
+	// reports whether it did.
+	Fence(ctx context.Context, key, token string, ttl time.Duration) (bool, error)
+	// Install turns key into a live counter holding n if it is still fenced by
+	// token, and reports whether it did.
+	Install(ctx context.Context, key, token string, n int64) (bool, error)
 }
 
 // Config wires a Service. Store and Counter are required.
@@ -75,11 +117,14 @@ type Config struct {
 	Store Store
 	// Counter holds SKU stock.
 	Counter Counter
-	// OnStockZero is called once when a take empties a SKU's stock (units taken
-	// reach the stock), so that the caller emits activity_sku_stock_zero. It is
-	// called synchronously inside CreateSKUOrder; nil means nobody is told. Once
-	// means once per SKU and stock value while the counter store keeps its keys.
-	OnStockZero func(ctx context.Context, sku int64)
+	// Fence waits out the orders in flight before a lost SKU counter is
+	// rebuilt (store/fencedb). Nil means no barrier: only safe when no order can
+	// be in flight during a rebuild (tests, one process whose counters die with
+	// it).
+	Fence Fence
+	// Relay publishes the activity_sku_stock_zero task of the order that took a
+	// SKU's last unit, after it commits; nil leaves it to the outbox retry job.
+	Relay Relay
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// NewID makes quota order ids (at most 32 characters); nil means a fresh
@@ -88,7 +133,7 @@ type Config struct {
 	// Location returns the time zone of day and month keys (the campaign's);
 	// nil, or a nil result, means time.Local.
 	Location func() *time.Location
-	// Logger receives warnings (counter reseeds, failed stock-zero checks); nil
+	// Logger receives warnings (counter rebuilds, failed flushes); nil
 	// discards them.
 	Logger *slog.Logger
 }
@@ -99,7 +144,8 @@ type Config struct {
 type Service struct {
 	store   Store
 	counter Counter
-	onZero  func(ctx context.Context, sku int64)
+	fence   Fence
+	relay   Relay
 	now     func() time.Time
 	newID   func() string
 	loc     func() *time.Location
@@ -120,7 +166,8 @@ func NewService(cfg Config) *Service {
 	s := &Service{
 		store:   cfg.Store,
 		counter: cfg.Counter,
-		onZero:  cfg.OnStockZero,
+		fence:   cfg.Fence,
+		relay:   cfg.Relay,
 		now:     cfg.Now,
 		newID:   cfg.NewID,
 		loc:     cfg.Location,
@@ -179,13 +226,16 @@ type SKUOrderRequest struct {
 // CreateSKUOrder creates the quota order req asks for with sku (of act, adding
 // count): the activity must be open and in date (ErrNotOpen, ErrNotInDate); a
 // repeated out_business_no returns the stored order and an error wrapping
-// ErrDuplicate, before any stock is taken; then one unit of SKU stock is taken
-// (ErrSKUStockOut when sold out). A TradeRebate order is stored completed and its
-// counts added to the user's account at once; a TradeCredit order is stored
-// wait_pay with PayAmount = the SKU's price and adds nothing until
-// CompleteQuotaOrder (after the credit payment). An empty user or
-// out_business_no or an unknown trade returns ErrInvalid; a SKU that is not
-// req.SKU, not of act or not of count returns ErrUnknownSKU.
+// ErrDuplicate, before any stock is taken; then, in the order's transaction,
+// one unit of SKU stock is taken (ErrSKUStockOut when sold out) under the SKU's
+// stock fence, so that a counter rebuild never misses the order. A TradeRebate
+// order is stored completed and its counts added to the user's account at once;
+// a TradeCredit order is stored wait_pay with PayAmount = the SKU's price and
+// adds nothing until CompleteQuotaOrder (after the credit payment). The order
+// that takes the last unit also stores the activity_sku_stock_zero outbox task.
+// An empty user or out_business_no or an unknown trade returns ErrInvalid; a SKU
+// that is not req.SKU, not of act or not of count returns ErrUnknownSKU; a
+// counter lost again while it was being rebuilt returns ErrStockCounterLost.
 //
 // A unit taken by a request that then fails to store its order (a concurrent
 // duplicate, a database error) stays taken: the SKU may undersell by such
@@ -210,13 +260,6 @@ func (s *Service) CreateSKUOrder(ctx context.Context, req SKUOrderRequest, sku S
 	case !errors.Is(err, ErrOrderNotFound):
 		return QuotaOrder{}, fmt.Errorf("sku order: user[%s] out_business_no[%s]: %w", req.UserID, req.OutBusinessNo, err)
 	}
-	taken, err := s.takeSKU(ctx, sku)
-	if err != nil {
-		return QuotaOrder{}, fmt.Errorf("sku order: user[%s]: %w", req.UserID, err)
-	}
-	if !taken {
-		return QuotaOrder{}, fmt.Errorf("sku order: user[%s] sku[%d]: %w", req.UserID, req.SKU, ErrSKUStockOut)
-	}
 	o := QuotaOrder{
 		UserID:        req.UserID,
 		SKU:           sku.SKU,
@@ -234,11 +277,67 @@ func (s *Service) CreateSKUOrder(ctx context.Context, req SKUOrderRequest, sku S
 	if req.Trade == TradeCredit {
 		o.State, o.PayAmount = QuotaOrderWaitPay, sku.Price
 	}
+	zero, err := outbox.New(req.UserID, outbox.TopicSKUStockZero, s.newID(), StockZeroEvent{SKU: sku.SKU}, now)
+	if err != nil {
+		return QuotaOrder{}, fmt.Errorf("sku order: user[%s] sku[%d]: %w", req.UserID, req.SKU, err)
+	}
 	day, month := s.Periods(now)
-	if err := s.store.AddQuota(ctx, o, day, month); err != nil {
+	t := &skuTaker{s: s, sku: sku}
+	err = s.store.AddSKUOrder(ctx, o, day, month, SKUStockKey(sku.SKU), t.take, zero)
+	if errors.Is(err, errCounterMissing) {
+		// The take found the counter lost; it could not rebuild it while its
+		// transaction held the fence (the rebuild waits for that transaction).
+		s.log.Warn("activity: sku stock counter missing, rebuilding", "sku", sku.SKU)
+		if err = s.rebuildSKU(ctx, sku.SKU); err == nil {
+			s.awaitCounter(ctx, SKUStockKey(sku.SKU))
+			err = s.store.AddSKUOrder(ctx, o, day, month, SKUStockKey(sku.SKU), t.take, zero)
+		}
+		if errors.Is(err, errCounterMissing) {
+			err = ErrStockCounterLost
+		}
+	}
+	if err != nil {
 		return QuotaOrder{}, fmt.Errorf("sku order: user[%s] sku[%d] out_business_no[%s]: %w", req.UserID, req.SKU, req.OutBusinessNo, err)
 	}
+	if t.last && s.relay != nil {
+		s.relay.Enqueue(zero)
+	}
 	return o, nil
+}
+
+// errCounterMissing is returned by a take that found the SKU counter missing or
+// fenced; CreateSKUOrder rebuilds it outside the transaction and tries again.
+var errCounterMissing = errors.New("activity: sku stock counter missing")
+
+// skuTaker is the take of one CreateSKUOrder. A transaction retried after a
+// rollback (which dropped the fence) reuses the unit it took only if the fence
+// generation is the same, i.e. no rebuild counted the orders in between;
+// otherwise it takes again (the first unit is lost: undersell).
+type skuTaker struct {
+	s     *Service
+	sku   SKU
+	took  bool
+	gen   int64
+	taken bool
+	last  bool
+}
+
+func (t *skuTaker) take(ctx context.Context, gen int64) (bool, bool, error) {
+	if t.took && t.taken && t.gen == gen {
+		return true, t.last, nil
+	}
+	n, taken, missing, err := t.s.counter.Acquire(ctx, SKUStockKey(t.sku.SKU), t.sku.Stock)
+	if err != nil {
+		return false, false, fmt.Errorf("take sku stock: sku[%d]: %w", t.sku.SKU, err)
+	}
+	if missing {
+		return false, false, errCounterMissing
+	}
+	t.took, t.gen, t.taken, t.last = true, gen, taken, taken && n >= t.sku.Stock
+	if taken {
+		t.s.cell(t.sku.SKU).Add(1)
+	}
+	return taken, t.last, nil
 }
 
 // CompleteQuotaOrder marks userID's wait_pay quota order outBusinessNo completed
@@ -328,71 +427,56 @@ func (s *Service) SKUStockLeft(ctx context.Context, sku SKU) (int64, error) {
 	return max(sku.Stock-n, 0), nil
 }
 
-// takeSKU takes one unit of sku's stock. A counter reported missing (cache loss)
-// is reseeded from the quota orders stored and the take retried once.
-func (s *Service) takeSKU(ctx context.Context, sku SKU) (bool, error) {
-	key := SKUStockKey(sku.SKU)
-	taken, missing, err := s.counter.Acquire(ctx, key, sku.Stock)
-	if err == nil && missing {
-		s.log.Warn("activity: sku stock counter missing, reseeding", "sku", sku.SKU)
-		if err := s.seedSKU(ctx, sku.SKU); err != nil {
-			return false, err
+// fenceTTL bounds how long a rebuilder that died keeps a SKU counter fenced.
+const fenceTTL = 10 * time.Second
+
+// rebuildWait bounds how long an order waits for another rebuild of its SKU's
+// counter (another order's, or another instance's) to install it.
+const rebuildWait = 3 * time.Second
+
+// awaitCounter waits until key is a live counter, at most rebuildWait or until
+// ctx ends; it holds no lock meanwhile.
+func (s *Service) awaitCounter(ctx context.Context, key string) {
+	deadline := time.Now().Add(rebuildWait)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if _, ok, err := s.counter.Get(ctx, key); err != nil || ok {
+			return
 		}
-		taken, missing, err = s.counter.Acquire(ctx, key, sku.Stock)
-		if err == nil && missing {
-			err = ErrStockCounterLost
+		select {
+		case <-ctx.Done():
+		case <-time.After(5 * time.Millisecond):
 		}
 	}
-	if err != nil {
-		return false, fmt.Errorf("take sku stock: sku[%d]: %w", sku.SKU, err)
-	}
-	if taken {
-		s.cell(sku.SKU).Add(1)
-		s.reportZero(ctx, sku)
-	}
-	return taken, nil
 }
 
-// seedSKU rebuilds a missing stock counter from durable facts; Seed only sets a
-// missing key, so a live counter is never overwritten.
-func (s *Service) seedSKU(ctx context.Context, sku int64) error {
+// rebuildSKU rebuilds a missing SKU stock counter from durable facts without
+// racing the orders in flight: it fences the key (every take refused), waits
+// them out (Fence.Barrier), counts the quota orders stored and installs the
+// count. When the counter exists or another rebuild holds the fence it does
+// nothing; a failure leaves the fence to expire (undersell until then).
+func (s *Service) rebuildSKU(ctx context.Context, sku int64) error {
+	key := SKUStockKey(sku)
+	token := strconv.FormatUint(rand.Uint64(), 36)
+	fenced, err := s.counter.Fence(ctx, key, token, fenceTTL)
+	if err != nil {
+		return fmt.Errorf("rebuild sku stock: sku[%d]: %w", sku, err)
+	}
+	if !fenced {
+		return nil
+	}
+	if s.fence != nil {
+		if err := s.fence.Barrier(ctx, key); err != nil {
+			return fmt.Errorf("rebuild sku stock: sku[%d]: %w", sku, err)
+		}
+	}
 	n, err := s.store.CountSKUOrders(ctx, sku)
 	if err != nil {
-		return fmt.Errorf("seed sku stock: sku[%d]: %w", sku, err)
+		return fmt.Errorf("rebuild sku stock: sku[%d]: %w", sku, err)
 	}
-	if _, err := s.counter.Seed(ctx, SKUStockKey(sku), n); err != nil {
-		return fmt.Errorf("seed sku stock: sku[%d]: %w", sku, err)
+	if _, err := s.counter.Install(ctx, key, token, n); err != nil {
+		return fmt.Errorf("rebuild sku stock: sku[%d]: %w", sku, err)
 	}
 	return nil
-}
-
-// reportZero calls OnStockZero when the stock is all taken, once: the takers
-// that see the counter at the stock race for a one-unit latch counter, and only
-// the winner reports. Failures are logged, never fail the order.
-func (s *Service) reportZero(ctx context.Context, sku SKU) {
-	if s.onZero == nil {
-		return
-	}
-	n, ok, err := s.counter.Get(ctx, SKUStockKey(sku.SKU))
-	if err != nil || !ok || n < sku.Stock {
-		if err != nil {
-			s.log.Warn("activity: sku stock-zero check failed", "sku", sku.SKU, "err", err)
-		}
-		return
-	}
-	latch := skuZeroKey(sku.SKU, sku.Stock)
-	if _, err := s.counter.Seed(ctx, latch, 0); err != nil {
-		s.log.Warn("activity: sku stock-zero latch failed", "sku", sku.SKU, "err", err)
-		return
-	}
-	won, _, err := s.counter.Acquire(ctx, latch, 1)
-	if err != nil {
-		s.log.Warn("activity: sku stock-zero latch failed", "sku", sku.SKU, "err", err)
-		return
-	}
-	if won {
-		s.onZero(ctx, sku.SKU)
-	}
 }
 
 // cell returns the pending-takes counter of sku, creating it on first use.

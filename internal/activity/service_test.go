@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,9 +13,12 @@ import (
 	"github.com/bigmarket/bigmarket/internal/activity"
 	"github.com/bigmarket/bigmarket/internal/idgen"
 	"github.com/bigmarket/bigmarket/internal/money"
+	"github.com/bigmarket/bigmarket/internal/outbox"
+	"github.com/bigmarket/bigmarket/internal/platform/bus"
 	"github.com/bigmarket/bigmarket/internal/platform/counter"
 	"github.com/bigmarket/bigmarket/internal/platform/redisx/redisxtest"
 	"github.com/bigmarket/bigmarket/internal/store/activitydb"
+	"github.com/bigmarket/bigmarket/internal/store/fencedb"
 	"github.com/bigmarket/bigmarket/internal/store/sqldb"
 	"github.com/bigmarket/bigmarket/internal/store/sqldb/sqldbtest"
 )
@@ -49,19 +53,29 @@ type svcFixture struct {
 	store *activitydb.Store
 	c     counterStore
 	svc   *activity.Service
-	zero  sync.Map // sku -> *atomic.Int64: stock-zero reports
+	relay *relayRecorder
+}
+
+// relayRecorder is an activity.Relay that keeps the tasks it is given.
+type relayRecorder struct {
+	mu    sync.Mutex
+	tasks []outbox.Task
+}
+
+func (r *relayRecorder) Enqueue(t outbox.Task) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.tasks = append(r.tasks, t)
 }
 
 func newSvcFixture(t *testing.T, db *sqldb.DB, c counterStore) *svcFixture {
-	f := &svcFixture{t: t, db: db, store: activitydb.New(db), c: c}
+	f := &svcFixture{t: t, db: db, store: activitydb.New(db), c: c, relay: &relayRecorder{}}
 	ids := idgen.New(nil)
 	f.svc = activity.NewService(activity.Config{
-		Store:   f.store,
-		Counter: c,
-		OnStockZero: func(_ context.Context, sku int64) {
-			n, _ := f.zero.LoadOrStore(sku, new(atomic.Int64))
-			n.(*atomic.Int64).Add(1)
-		},
+		Store:    f.store,
+		Counter:  c,
+		Fence:    fencedb.New(db),
+		Relay:    f.relay,
 		Now:      func() time.Time { return now },
 		NewID:    ids.Next,
 		Location: func() *time.Location { return time.UTC },
@@ -69,11 +83,46 @@ func newSvcFixture(t *testing.T, db *sqldb.DB, c counterStore) *svcFixture {
 	return f
 }
 
+// zeroReports returns how many activity_sku_stock_zero outbox tasks of sku are
+// stored (on every shard), after checking that the relay was handed as many.
 func (f *svcFixture) zeroReports(sku int64) int64 {
-	if n, ok := f.zero.Load(sku); ok {
-		return n.(*atomic.Int64).Load()
+	f.t.Helper()
+	var stored int64
+	for i := range f.db.Shards() {
+		rows, err := f.db.Shard(i).Read().QueryContext(context.Background(), `SELECT message FROM task WHERE topic = ?`, outbox.TopicSKUStockZero)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		for rows.Next() {
+			var msg string
+			if err := rows.Scan(&msg); err != nil {
+				f.t.Fatal(err)
+			}
+			var ev activity.StockZeroEvent
+			if _, _, err := bus.DecodeEnvelope([]byte(msg), &ev); err != nil {
+				f.t.Fatalf("stock-zero task %s: %v", msg, err)
+			}
+			if ev.SKU == sku {
+				stored++
+			}
+		}
+		if err := rows.Err(); err != nil {
+			f.t.Fatal(err)
+		}
+		rows.Close()
 	}
-	return 0
+	f.relay.mu.Lock()
+	defer f.relay.mu.Unlock()
+	var relayed int64
+	for _, tk := range f.relay.tasks {
+		if tk.Topic == outbox.TopicSKUStockZero && strings.Contains(string(tk.Body), fmt.Sprintf(`"sku":%d}`, sku)) {
+			relayed++
+		}
+	}
+	if relayed != stored {
+		f.t.Fatalf("stock-zero of sku %d: %d tasks stored, %d handed to the relay", sku, stored, relayed)
+	}
+	return stored
 }
 
 // newSKU stores a SKU of openAct with stock units (a unique SKU number per test,
@@ -314,7 +363,7 @@ func TestSKUOrderRules(t *testing.T) {
 			}
 		})
 
-		t.Run("stock zero reported once per stock", func(t *testing.T) {
+		t.Run("stock zero stored as an outbox task once per stock", func(t *testing.T) {
 			f := newSvcFixture(t, db, c)
 			sku := f.newSKU(testsvcSKU(t), 1)
 			if _, err := f.order("z-1", fmt.Sprintf("z-%d-1", sku.SKU), sku, activity.TradeRebate); err != nil {

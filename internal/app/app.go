@@ -33,6 +33,7 @@ import (
 	"github.com/bigmarket/bigmarket/internal/store/campaigndb"
 	"github.com/bigmarket/bigmarket/internal/store/creditdb"
 	"github.com/bigmarket/bigmarket/internal/store/dccdb"
+	"github.com/bigmarket/bigmarket/internal/store/fencedb"
 	"github.com/bigmarket/bigmarket/internal/store/outboxdb"
 	"github.com/bigmarket/bigmarket/internal/store/rebatedb"
 	"github.com/bigmarket/bigmarket/internal/store/sqldb"
@@ -101,10 +102,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 	}
 	ctr, rc := newCounter(cfg)
 	a.redis = rc
+	if err := checkRedis(ctx, rc, cfg.Redis.AllowEviction, log); err != nil {
+		return nil, err
+	}
 	reg := newRegistry()
 
 	// Configuration and the strategy engine.
-	a.engine = strategy.NewEngine(strategy.Config{Counter: ctr, Store: strategydb.New(a.db), Logger: log})
+	fences := fencedb.New(a.db)
+	a.engine = strategy.NewEngine(strategy.Config{Counter: ctr, Store: strategydb.New(a.db), Fence: fences, Logger: log})
 	a.catalog = catalog.New(campaigns, location(cfg), log)
 	a.catalog.OnChange(armListener(a.engine))
 	if a.switches, err = dcc.New(dccdb.New(a.db), cfg.Switches, now, log); err != nil {
@@ -154,13 +159,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 
 	// Activities.
 	a.activity = activity.NewService(activity.Config{
-		Store:       activities,
-		Counter:     ctr,
-		OnStockZero: a.publishStockZero(ids.Next, now),
-		Now:         now,
-		NewID:       ids.Next,
-		Location:    func() *time.Location { return a.catalog.Current().Location },
-		Logger:      log,
+		Store:    activities,
+		Counter:  ctr,
+		Fence:    fences,
+		Relay:    a.relay,
+		Now:      now,
+		NewID:    ids.Next,
+		Location: func() *time.Location { return a.catalog.Current().Location },
+		Logger:   log,
 	})
 	rebates := rebatedb.New(a.db)
 	rebateSvc := rebate.NewService(rebate.Config{
@@ -232,6 +238,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		Relay:      a.relay,
 		Catalog:    a.catalog,
 		Switches:   a.switches,
+		Fences:     fences,
 		Quotas:     a.activity,
 		Views:      a.engine,
 		Reloader:   a.catalog,
@@ -251,7 +258,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		MetricsElsewhere: cfg.Metrics.Addr != "",
 		Auth:             authn,
 	}, httpapi.Deps{
-		Strategy:  draw.NewStrategyService(a.engine, records, a.catalog, ids.Next, now),
+		Strategy:  draw.NewStrategyService(a.engine, a.db, records, fences, a.catalog, ids.Next, now),
 		Campaigns: campaignService{store: campaigns, catalog: a.catalog},
 		Switches:  a.switches,
 		Activity:  draws,
@@ -367,20 +374,6 @@ func (a *App) grantListener(ctx context.Context, s *catalog.Snapshot) error {
 		a.log.Info("quota grants applied", "grants", n)
 	}
 	return nil
-}
-
-// publishStockZero emits activity_sku_stock_zero when a SKU sells out.
-func (a *App) publishStockZero(newID func() string, now func() time.Time) func(context.Context, int64) {
-	return func(ctx context.Context, sku int64) {
-		id := newID()
-		body, err := bus.NewEnvelope(id, now(), map[string]int64{"sku": sku})
-		if err == nil {
-			err = a.bus.Publish(ctx, bus.Message{Topic: outbox.TopicSKUStockZero, ID: id, Body: body})
-		}
-		if err != nil {
-			a.log.Warn("publishing activity_sku_stock_zero", "sku", sku, "err", err)
-		}
-	}
 }
 
 // skuStockZero consumes activity_sku_stock_zero: the SKU's counter already

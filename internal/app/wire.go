@@ -117,6 +117,25 @@ func newCounter(cfg config.Config) (stockCounter, redis.UniversalClient) {
 	return counter.NewRedis(client, rc.Prefix), client
 }
 
+// checkRedis refuses a Redis that may evict stock counters (unless allowed)
+// and logs what else is not as DESIGN §8 asks (see redisx.CheckDurability). A
+// nil client (in-process counters) passes.
+func checkRedis(ctx context.Context, rc redis.UniversalClient, allowEviction bool, log *slog.Logger) error {
+	if rc == nil {
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	warnings, err := redisx.CheckDurability(cctx, rc, allowEviction)
+	for _, w := range warnings {
+		log.Warn(w)
+	}
+	if err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	return nil
+}
+
 // applyDemo applies the embedded demo campaign when the database has never had a
 // campaign and the demo is enabled.
 func applyDemo(ctx context.Context, cfg config.Config, store campaign.Store, log *slog.Logger) error {

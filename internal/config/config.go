@@ -91,6 +91,10 @@ type Redis struct {
 	DB int `yaml:"db"`
 	// Prefix starts every key. Empty means "bigmarket:".
 	Prefix string `yaml:"prefix"`
+	// AllowEviction lets an instance start on a server whose maxmemory-policy
+	// is allkeys-* (which may evict stock counters: refused takes while they are
+	// rebuilt). False (the default) refuses to start on such a server.
+	AllowEviction bool `yaml:"allow_eviction"`
 }
 
 // RabbitMQ configures events. No URL means the in-process bus.
@@ -255,6 +259,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	list("BIGMARKET_REDIS_ADDRS", &c.Redis.Addrs)
 	str("BIGMARKET_REDIS_PASSWORD", &c.Redis.Password)
 	str("BIGMARKET_REDIS_PREFIX", &c.Redis.Prefix)
+	boolean("BIGMARKET_REDIS_ALLOW_EVICTION", &c.Redis.AllowEviction)
 	str("BIGMARKET_AMQP_URL", &c.RabbitMQ.URL)
 	str("BIGMARKET_AMQP_EXCHANGE", &c.RabbitMQ.Exchange)
 	str("BIGMARKET_AMQP_QUEUE_PREFIX", &c.RabbitMQ.QueuePrefix)

@@ -47,6 +47,13 @@ type TaskTxStore interface {
 	InsertTx(ctx context.Context, tx *sql.Tx, r sqldb.Route, t outbox.Task) error
 }
 
+// FenceHolder takes a stock fence inside a transaction (store/fencedb.Store):
+// a take made after Hold cannot be missed by a counter rebuild while tx is
+// open.
+type FenceHolder interface {
+	Hold(ctx context.Context, tx *sql.Tx, r sqldb.Route, stockKey string) (gen int64, err error)
+}
+
 // Relay publishes committed outbox tasks.
 type Relay interface {
 	Enqueue(t outbox.Task)
@@ -72,6 +79,10 @@ type ActivityConfig struct {
 	Relay    Relay
 	Catalog  Snapshots
 	Switches Switches
+	// Fences holds the stock fence of each take inside the draw's
+	// transaction, so that a counter rebuild waits for the draw (DESIGN §2).
+	// Nil takes without fences (tests without a database).
+	Fences FenceHolder
 	// Quotas and Views serve the read endpoints; Reloader refreshes the
 	// configuration on armory (nil: no refresh).
 	Quotas   Quotas
@@ -252,13 +263,30 @@ func (s *ActivityService) draw(ctx context.Context, userID string, activityID in
 	_, err := s.cfg.Draws.Draw(ctx, in, func(tx *sql.Tx, r sqldb.Route, p activity.Partake) error {
 		// The store may run this closure again when it retries the transaction
 		// (SQLITE_BUSY, a deadlock); the raffle of an order is kept so that a
-		// retry does not take stock twice.
+		// retry does not take stock twice. The rollback dropped the stock
+		// fence, though: the kept take is reused only if no counter rebuild
+		// passed since (same fence generation); otherwise the rebuild did not
+		// count it, and the raffle runs again (the old unit is lost: undersell).
+		var hold func(context.Context, string) (int64, error)
+		if s.cfg.Fences != nil {
+			hold = func(ctx context.Context, key string) (int64, error) { return s.cfg.Fences.Hold(ctx, tx, r, key) }
+		}
+		if rafOrder == p.Order.OrderID && raf.StockTaken && hold != nil {
+			gen, err := hold(ctx, raf.StockKey)
+			if err != nil {
+				return err
+			}
+			if gen != raf.StockGen {
+				rafOrder = ""
+			}
+		}
 		if rafOrder != p.Order.OrderID {
 			r, err := s.cfg.Engine.Raffle(ctx, strategy.Request{
 				UserID:     userID,
 				StrategyID: act.StrategyID,
 				TotalDraws: p.TotalUsed,
 				TodayDraws: p.TodayUsed,
+				Hold:       hold,
 			})
 			if err != nil {
 				return err

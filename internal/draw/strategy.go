@@ -6,10 +6,12 @@ package draw
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
 	"github.com/bigmarket/bigmarket/internal/award"
+	"github.com/bigmarket/bigmarket/internal/store/sqldb"
 	"github.com/bigmarket/bigmarket/internal/strategy"
 )
 
@@ -20,9 +22,9 @@ type Engine interface {
 	Simulate(ctx context.Context, strategyID int64, draws int, userID string, totalDraws, todayDraws int64) (map[int64]int, error)
 }
 
-// RecordStore writes award records.
-type RecordStore interface {
-	Insert(ctx context.Context, r award.Record) error
+// UserTx runs write transactions on a user's shard (sqldb.DB implements it).
+type UserTx interface {
+	InUserTx(ctx context.Context, userID string, fn func(tx *sql.Tx, r sqldb.Route) error) error
 }
 
 // Reloader refreshes the configuration from storage (the catalog): concurrent
@@ -34,15 +36,19 @@ type Reloader interface {
 // StrategyService serves the strategy-only endpoints.
 type StrategyService struct {
 	engine  Engine
-	records RecordStore
+	db      UserTx
+	records RecordTxStore
+	fences  FenceHolder
 	reload  Reloader
 	newID   func() string
 	now     func() time.Time
 }
 
-// NewStrategyService wires the service. newID makes order ids; now is the clock.
-func NewStrategyService(engine Engine, records RecordStore, reload Reloader, newID func() string, now func() time.Time) *StrategyService {
-	return &StrategyService{engine: engine, records: records, reload: reload, newID: newID, now: now}
+// NewStrategyService wires the service. db runs the transaction that takes
+// stock and records the award; fences (nil: none) holds the stock fence in it;
+// newID makes order ids; now is the clock.
+func NewStrategyService(engine Engine, db UserTx, records RecordTxStore, fences FenceHolder, reload Reloader, newID func() string, now func() time.Time) *StrategyService {
+	return &StrategyService{engine: engine, db: db, records: records, fences: fences, reload: reload, newID: newID, now: now}
 }
 
 // Armory reports whether the strategy is assembled, from memory; only a strategy
@@ -62,29 +68,44 @@ func (s *StrategyService) Armory(ctx context.Context, strategyID int64) error {
 }
 
 // RandomRaffle runs a full raffle for user "system" (no activity: no quota, no
-// draws today, so locked awards stay locked) and records the award, so that each
-// stock take is durable. The record is never delivered.
+// draws today, so locked awards stay locked) and records the award in the same
+// transaction as the stock take (fenced, like a draw), so that each take is
+// durable and a counter rebuild never misses it. The record is never delivered.
 func (s *StrategyService) RandomRaffle(ctx context.Context, strategyID int64) (strategy.Result, error) {
-	res, err := s.engine.Raffle(ctx, strategy.Request{UserID: award.SystemUser, StrategyID: strategyID})
+	var res strategy.Result
+	orderID := s.newID()
+	err := s.db.InUserTx(ctx, award.SystemUser, func(tx *sql.Tx, r sqldb.Route) error {
+		// A retried transaction raffles again: its earlier take rolled back
+		// with its record (undersell, never oversell).
+		req := strategy.Request{UserID: award.SystemUser, StrategyID: strategyID}
+		if s.fences != nil {
+			req.Hold = func(ctx context.Context, key string) (int64, error) { return s.fences.Hold(ctx, tx, r, key) }
+		}
+		var err error
+		if res, err = s.engine.Raffle(ctx, req); err != nil {
+			return err
+		}
+		rec := award.Record{
+			UserID:     award.SystemUser,
+			StrategyID: strategyID,
+			OrderID:    orderID,
+			AwardID:    res.AwardID,
+			AwardTitle: res.Title,
+			Amount:     res.Amount,
+			StockTaken: res.StockTaken,
+			State:      award.RecordCompleted,
+			Time:       s.now(),
+		}
+		if res.HasAmount {
+			rec.AwardConfig = res.Amount.String()
+		}
+		if err := s.records.InsertTx(ctx, tx, r, rec); err != nil {
+			return fmt.Errorf("record award %d: %w", res.AwardID, err)
+		}
+		return nil
+	})
 	if err != nil {
 		return strategy.Result{}, fmt.Errorf("random raffle strategy[%d]: %w", strategyID, err)
-	}
-	rec := award.Record{
-		UserID:     award.SystemUser,
-		StrategyID: strategyID,
-		OrderID:    s.newID(),
-		AwardID:    res.AwardID,
-		AwardTitle: res.Title,
-		Amount:     res.Amount,
-		StockTaken: res.StockTaken,
-		State:      award.RecordCompleted,
-		Time:       s.now(),
-	}
-	if res.HasAmount {
-		rec.AwardConfig = res.Amount.String()
-	}
-	if err := s.records.Insert(ctx, rec); err != nil {
-		return strategy.Result{}, fmt.Errorf("random raffle strategy[%d]: record award %d: %w", strategyID, res.AwardID, err)
 	}
 	return res, nil
 }

@@ -34,6 +34,10 @@ type Config struct {
 	// Store is the durable side of stock. Nil means none: counters are seeded
 	// from 0 and Flush drops the deltas (tests, throw-away demos).
 	Store StockStore
+	// Fence waits out the takes in flight before a lost counter is rebuilt
+	// (store/fencedb). Nil means no barrier: only safe when no raffle can be in
+	// flight during a rebuild (tests, a single process whose counters die with it).
+	Fence StockFence
 	// Logger receives stock events (seeding, flush failures). Nil discards them.
 	Logger *slog.Logger
 }
@@ -45,6 +49,7 @@ type Config struct {
 type Engine struct {
 	counter Counter
 	store   StockStore
+	fence   StockFence
 	log     *slog.Logger
 
 	snap  atomic.Pointer[snapshot]
@@ -61,7 +66,7 @@ func NewEngine(cfg Config) *Engine {
 	if cfg.Counter == nil {
 		panic("strategy: NewEngine: Config.Counter is nil")
 	}
-	e := &Engine{counter: cfg.Counter, store: cfg.Store, log: cfg.Logger, cells: map[cellID]*stockCell{}}
+	e := &Engine{counter: cfg.Counter, store: cfg.Store, fence: cfg.Fence, log: cfg.Logger, cells: map[cellID]*stockCell{}}
 	if e.log == nil {
 		e.log = discardLogger()
 	}
@@ -78,6 +83,12 @@ type Request struct {
 	// TodayDraws is the user's draws today counting the current one (rule_lock);
 	// 0 for a strategy-only raffle.
 	TodayDraws int64
+	// Hold, when not nil, is called with an award's stock key right before a
+	// unit is taken from it: it takes the stock fence inside the transaction
+	// that will record the take (store/fencedb.Store.Hold) and returns the
+	// fence's generation. The transaction must stay open until the record is
+	// written. Nil takes without a fence (tests, or no transaction).
+	Hold func(ctx context.Context, stockKey string) (gen int64, err error)
 }
 
 // Result is the outcome of a raffle.
@@ -90,6 +101,11 @@ type Result struct {
 	// StockTaken reports that one unit of AwardID's stock was taken by this draw;
 	// the caller records it durably with the award record.
 	StockTaken bool
+	// StockKey and StockGen name the stock taken and the fence generation
+	// Request.Hold returned for it; set when StockTaken. A transaction retried
+	// after a rollback may reuse the take only if Hold returns StockGen again.
+	StockKey string
+	StockGen int64
 	// Amount is the luck award's random credit amount; valid when HasAmount.
 	Amount    money.Amount
 	HasAmount bool
@@ -181,9 +197,9 @@ type compiledNode struct {
 // Arm compiles strategies and trees and swaps them in atomically as the whole
 // armed set: strategies not in the list are no longer armed afterwards. For each
 // strategy it builds one alias table for the whole table and one per rule_weight
-// group, parses the blacklist into a set, compiles the referenced trees and seeds
-// every award's stock counter from StockStore.CountTakes when the counter is
-// missing. Invalid input returns an error naming the strategy or tree (wrapping
+// group, parses the blacklist into a set, compiles the referenced trees and
+// rebuilds every award's missing stock counter from StockStore.CountTakes (fenced
+// against the takes in flight, see rebuild). Invalid input returns an error naming the strategy or tree (wrapping
 // ErrInvalidRule) and keeps the previous snapshot; so does a counter or store
 // error while seeding. Arm seeds with context.Background(); ArmContext takes the
 // caller's context.
@@ -222,12 +238,17 @@ func (e *Engine) ArmContext(ctx context.Context, strategies []Strategy, trees []
 	for _, a := range next.strategies {
 		for i := range a.awards {
 			c := a.awards[i].cell
+			if e.fence != nil {
+				if err := e.fence.Ensure(ctx, c.key); err != nil {
+					return fmt.Errorf("arm: strategy[%d] award[%d]: %w", a.id, c.awardID, err)
+				}
+			}
 			if _, ok, err := e.counter.Get(ctx, c.key); err != nil {
 				return fmt.Errorf("arm: strategy[%d] award[%d]: read stock: %w", a.id, c.awardID, err)
 			} else if ok {
 				continue
 			}
-			if err := e.seed(ctx, c); err != nil {
+			if err := e.rebuild(ctx, c); err != nil {
 				return fmt.Errorf("arm: %w", err)
 			}
 		}
@@ -423,7 +444,7 @@ func (e *Engine) raffle(ctx context.Context, s *armed, req Request, sim *simStat
 				v, locked = vTakeOver, true
 			}
 		case kindStock:
-			ok, err := e.stockNode(ctx, a, sim)
+			ok, gen, err := e.stockNode(ctx, a, req.Hold, sim)
 			if err != nil {
 				return Result{}, err
 			}
@@ -431,6 +452,9 @@ func (e *Engine) raffle(ctx context.Context, s *armed, req Request, sim *simStat
 				v = vTakeOver
 				res.AwardID, res.Node = a.AwardID, NodeStock
 				res.StockTaken = sim == nil
+				if res.StockTaken {
+					res.StockKey, res.StockGen = a.cell.key, gen
+				}
 				res.Amount, res.HasAmount = money.Amount{}, false
 			}
 		case kindLuck:
@@ -463,19 +487,19 @@ func (e *Engine) raffle(ctx context.Context, s *armed, req Request, sim *simStat
 
 // stockNode answers the rule_stock node: a real take, or in a simulation a
 // comparison of the counter's value (read once) with the count.
-func (e *Engine) stockNode(ctx context.Context, a *armedAward, sim *simState) (bool, error) {
+func (e *Engine) stockNode(ctx context.Context, a *armedAward, hold func(context.Context, string) (int64, error), sim *simState) (bool, int64, error) {
 	if sim == nil {
-		return e.take(ctx, a)
+		return e.take(ctx, a, hold)
 	}
 	taken, ok := sim.taken[a.cell]
 	if !ok {
 		var err error
 		if taken, err = e.takenNow(ctx, a.cell); err != nil {
-			return false, err
+			return false, 0, err
 		}
 		sim.taken[a.cell] = taken
 	}
-	return taken < a.Count, nil
+	return taken < a.Count, 0, nil
 }
 
 // luckAmount draws a credit amount uniformly over the hundredths of [Min, Max].

@@ -83,9 +83,9 @@ type failingCounter struct {
 
 var errCounterDown = errors.New("counter down")
 
-func (c *failingCounter) Acquire(ctx context.Context, key string, limit int64) (bool, bool, error) {
+func (c *failingCounter) Acquire(ctx context.Context, key string, limit int64) (int64, bool, bool, error) {
 	if c.failing.Load() {
-		return false, false, errCounterDown
+		return 0, false, false, errCounterDown
 	}
 	return c.Memory.Acquire(ctx, key, limit)
 }

@@ -2,9 +2,9 @@ package strategy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -15,13 +15,29 @@ import (
 // Acquire(key, limit = the award's count), so the configured count can change
 // without touching the counter, and the counter never exceeds it.
 type Counter interface {
-	// Seed sets key to n if key does not exist and reports whether it did.
-	Seed(ctx context.Context, key string, n int64) (bool, error)
-	// Acquire adds one to key if its value is below limit, atomically. missing
-	// reports that key does not exist (nothing changed; Seed it first).
-	Acquire(ctx context.Context, key string, limit int64) (taken, missing bool, err error)
-	// Get returns the value of key and whether it exists.
+	// Acquire adds one to key if its value is below limit, atomically, and
+	// returns the value after the call. missing reports that key does not exist
+	// or is fenced by a rebuild (nothing changed).
+	Acquire(ctx context.Context, key string, limit int64) (n int64, taken, missing bool, err error)
+	// Get returns the value of key and whether it exists as a live counter.
 	Get(ctx context.Context, key string) (int64, bool, error)
+	// Fence marks a missing key as being rebuilt by token for at most ttl (every
+	// Acquire reports it missing meanwhile) and reports whether it did.
+	Fence(ctx context.Context, key, token string, ttl time.Duration) (bool, error)
+	// Install turns key into a live counter holding n if it is still fenced by
+	// token, and reports whether it did.
+	Install(ctx context.Context, key, token string, n int64) (bool, error)
+}
+
+// StockFence waits out the transactions in flight that may have taken from a
+// lost counter (store/fencedb implements it; see its package doc).
+type StockFence interface {
+	// Ensure creates key's fence where it is missing, so that Request.Hold
+	// finds it (Arm calls it for every award; never inside a transaction).
+	Ensure(ctx context.Context, key string) error
+	// Barrier returns once every transaction that held key's fence (through
+	// Request.Hold) before the call has ended.
+	Barrier(ctx context.Context, key string) error
 }
 
 // StockStore is the durable side of award stock (the SQL store implements it).
@@ -37,10 +53,6 @@ type StockStore interface {
 
 // Take is a batch of N units of stock taken from one award of one strategy.
 type Take struct{ StrategyID, AwardID, N int64 }
-
-// ErrStockCounterLost is returned when a stock counter is still missing right after
-// it was reseeded (the counter store loses keys as fast as they are written).
-var ErrStockCounterLost = errors.New("strategy: stock counter lost")
 
 // StockKey returns the counter key of an award's stock in a strategy, e.g.
 // "award_stock:100006:105". Counter implementations add their own prefix.
@@ -59,6 +71,7 @@ type stockCell struct {
 	strategyID, awardID int64
 	key                 string
 	pending             atomic.Int64 // units taken and not yet handed to StockStore
+	rebuilding          atomic.Bool  // a background rebuild of this engine runs
 }
 
 type cellID struct{ strategyID, awardID int64 }
@@ -88,45 +101,99 @@ func (e *Engine) durableTakes(ctx context.Context, c *stockCell) (int64, error) 
 	return n, nil
 }
 
-// seed rebuilds a missing counter from durable facts. Seed only sets a missing
-// key, so a live counter is never overwritten by lagging data.
-func (e *Engine) seed(ctx context.Context, c *stockCell) error {
+// fenceTTL bounds how long a rebuilder that died keeps a counter fenced.
+const fenceTTL = 10 * time.Second
+
+// rebuildTimeout bounds a rebuild started in the background.
+const rebuildTimeout = 30 * time.Second
+
+// rebuild rebuilds a missing counter from durable facts without racing the
+// takes in flight: it fences the key (every take refused), waits them out
+// (StockFence.Barrier), counts the takes recorded and installs the count. When
+// the counter exists, or another rebuild holds the fence, it does nothing. A
+// failure leaves the fence to expire (takes refused until then: undersell).
+func (e *Engine) rebuild(ctx context.Context, c *stockCell) error {
+	token := strconv.FormatUint(rand.Uint64(), 36)
+	fenced, err := e.counter.Fence(ctx, c.key, token, fenceTTL)
+	if err != nil {
+		return fmt.Errorf("rebuild stock: strategy[%d] award[%d]: %w", c.strategyID, c.awardID, err)
+	}
+	if !fenced {
+		return nil
+	}
+	if e.fence != nil {
+		if err := e.fence.Barrier(ctx, c.key); err != nil {
+			return fmt.Errorf("rebuild stock: %w", err)
+		}
+	}
 	n, err := e.durableTakes(ctx, c)
 	if err != nil {
-		return err
+		return fmt.Errorf("rebuild stock: %w", err)
 	}
-	created, err := e.counter.Seed(ctx, c.key, n)
+	installed, err := e.counter.Install(ctx, c.key, token, n)
 	if err != nil {
-		return fmt.Errorf("seed stock: strategy[%d] award[%d]: %w", c.strategyID, c.awardID, err)
+		return fmt.Errorf("rebuild stock: strategy[%d] award[%d]: %w", c.strategyID, c.awardID, err)
 	}
-	if created {
-		e.log.Debug("strategy: stock counter seeded", "strategy", c.strategyID, "award", c.awardID, "taken", n)
+	if installed {
+		e.log.Info("strategy: stock counter rebuilt", "strategy", c.strategyID, "award", c.awardID, "taken", n)
 	}
 	return nil
 }
 
-// take acquires one unit of an award's stock. A counter reported missing (cache
-// loss) is reseeded from StockStore.CountTakes and the take retried once.
-func (e *Engine) take(ctx context.Context, a *armedAward) (bool, error) {
-	c := a.cell
-	taken, missing, err := e.counter.Acquire(ctx, c.key, a.Count)
-	if err == nil && missing {
-		e.log.Warn("strategy: stock counter missing, reseeding", "strategy", c.strategyID, "award", c.awardID)
-		if err := e.seed(ctx, c); err != nil {
-			return false, fmt.Errorf("take stock: %w", err)
+// rebuildLater starts a background rebuild of c unless one of this engine is
+// running. A take that holds a fence (inside a transaction) must never rebuild
+// itself: the rebuild's barrier would wait for that very transaction.
+func (e *Engine) rebuildLater(c *stockCell) {
+	if !c.rebuilding.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer c.rebuilding.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), rebuildTimeout)
+		defer cancel()
+		if err := e.rebuild(ctx, c); err != nil {
+			e.log.Error("strategy: stock counter rebuild failed", "strategy", c.strategyID, "award", c.awardID, "err", err)
 		}
-		taken, missing, err = e.counter.Acquire(ctx, c.key, a.Count)
+	}()
+}
+
+// take acquires one unit of an award's stock and returns the fence generation
+// the take was made under. hold, when not nil, takes the stock fence inside the
+// caller's transaction first (Request.Hold); a counter reported missing (cache
+// loss) is then rebuilt in the background and the take refused (undersell).
+// Without hold (no transaction held) the counter is rebuilt at once and the take
+// retried once.
+func (e *Engine) take(ctx context.Context, a *armedAward, hold func(context.Context, string) (int64, error)) (bool, int64, error) {
+	c := a.cell
+	var gen int64
+	if hold != nil {
+		var err error
+		if gen, err = hold(ctx, c.key); err != nil {
+			return false, 0, fmt.Errorf("take stock: strategy[%d] award[%d]: hold fence: %w", c.strategyID, c.awardID, err)
+		}
+	}
+	_, taken, missing, err := e.counter.Acquire(ctx, c.key, a.Count)
+	if err == nil && missing {
+		if hold != nil {
+			e.log.Warn("strategy: stock counter missing, rebuilding", "strategy", c.strategyID, "award", c.awardID)
+			e.rebuildLater(c)
+			return false, gen, nil
+		}
+		if err := e.rebuild(ctx, c); err != nil {
+			return false, 0, fmt.Errorf("take stock: %w", err)
+		}
+		_, taken, missing, err = e.counter.Acquire(ctx, c.key, a.Count)
 		if err == nil && missing {
-			err = ErrStockCounterLost
+			e.log.Warn("strategy: stock counter still missing after a rebuild", "strategy", c.strategyID, "award", c.awardID)
 		}
 	}
 	if err != nil {
-		return false, fmt.Errorf("take stock: strategy[%d] award[%d]: %w", c.strategyID, c.awardID, err)
+		return false, 0, fmt.Errorf("take stock: strategy[%d] award[%d]: %w", c.strategyID, c.awardID, err)
 	}
 	if taken {
 		c.pending.Add(1)
 	}
-	return taken, nil
+	return taken, gen, nil
 }
 
 // takenNow reads how many units of an award are taken, without changing anything:

@@ -3,11 +3,13 @@ package strategy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/bigmarket/bigmarket/internal/platform/counter"
 	"github.com/bigmarket/bigmarket/internal/platform/redisx/redisxtest"
@@ -214,7 +216,7 @@ func TestArmSeedsFromStoreWithoutOverwriting(t *testing.T) {
 	sa, _ := e.strategy(7)
 	ok := 0
 	for range 20 {
-		if took, err := e.take(context.Background(), &sa.awards[0]); err != nil {
+		if took, _, err := e.take(context.Background(), &sa.awards[0], nil); err != nil {
 			t.Fatal(err)
 		} else if took {
 			ok++
@@ -233,7 +235,7 @@ func takeN(t *testing.T, e *Engine, strategyID, awardID int64, n int) {
 	}
 	a := &s.awards[s.index[awardID]]
 	for range n {
-		if ok, err := e.take(context.Background(), a); err != nil || !ok {
+		if ok, _, err := e.take(context.Background(), a, nil); err != nil || !ok {
 			t.Fatalf("take %d/%d: %v %v", strategyID, awardID, ok, err)
 		}
 	}
@@ -371,5 +373,130 @@ func TestArmSeedFailureKeepsSnapshot(t *testing.T) {
 	}
 	if !e.Armed(7) || e.Armed(8) {
 		t.Errorf("after failed arm: 7 armed %v, 8 armed %v; want the old snapshot", e.Armed(7), e.Armed(8))
+	}
+}
+
+// fakeFence models store/fencedb with a read-write lock: Hold read-locks for
+// the (fake) transaction, which unlocks at its end; Barrier write-locks, so it
+// waits for every transaction holding the fence, and bumps the generation.
+type fakeFence struct {
+	rw  sync.RWMutex
+	gen atomic.Int64
+}
+
+// tx is a fake transaction that holds fences until end.
+type tx struct {
+	f     *fakeFence
+	holds int
+}
+
+func (t *tx) hold(context.Context, string) (int64, error) {
+	t.f.rw.RLock()
+	t.holds++
+	return t.f.gen.Load(), nil
+}
+
+func (t *tx) end() {
+	for range t.holds {
+		t.f.rw.RUnlock()
+	}
+	t.holds = 0
+}
+
+func (f *fakeFence) Ensure(context.Context, string) error { return nil }
+
+func (f *fakeFence) Barrier(context.Context, string) error {
+	f.rw.Lock()
+	f.gen.Add(1)
+	f.rw.Unlock()
+	return nil
+}
+
+// TestRebuildWaitsForTakesInFlight is the interleaving of issue 7 (5): a draw
+// takes the last unit and has not committed; the counter is wiped; a rebuild
+// starts; the draw commits; more draws come. The rebuild must count the draw
+// in flight, so no further unit is taken. (Without the fence the rebuild
+// counted 0 records and a second unit of a count-1 award was taken.)
+func TestRebuildWaitsForTakesInFlight(t *testing.T) {
+	for _, impl := range counterImpls {
+		t.Run(impl.name, func(t *testing.T) {
+			ctx := context.Background()
+			mem := impl.new(t)
+			store, fence := newFakeStore(), &fakeFence{}
+			e := NewEngine(Config{Counter: mem, Store: store, Fence: fence})
+			if err := e.Arm([]Strategy{oneAward(31, 131, 1)}, demoTrees()); err != nil {
+				t.Fatal(err)
+			}
+			records := int64(0)
+			draw := func(user string) (Result, *tx) {
+				t.Helper()
+				x := &tx{f: fence}
+				return raffle(t, e, Request{UserID: user, StrategyID: 31, Hold: x.hold}), x
+			}
+			r1, tx1 := draw("u1") // takes the only unit, stays in flight
+			if !r1.StockTaken || r1.StockKey != StockKey(31, 131) {
+				t.Fatalf("first draw = %+v, want the unit taken", r1)
+			}
+			if err := mem.Delete(ctx, StockKey(31, 131)); err != nil { // cache loss
+				t.Fatal(err)
+			}
+			r2, tx2 := draw("u2") // finds the counter missing: refused, rebuild started
+			if r2.StockTaken {
+				t.Fatal("a draw took stock from a missing counter")
+			}
+			tx2.end()
+			time.Sleep(50 * time.Millisecond) // the rebuild is now waiting for tx1
+			if v := counterValue(t, mem, 31, 131); v != -1 {
+				t.Fatalf("counter installed (%d) while a take was in flight", v)
+			}
+			store.record(31, 131, 1) // draw 1 commits
+			records++
+			tx1.end()
+			deadline := time.Now().Add(5 * time.Second)
+			for counterValue(t, mem, 31, 131) == -1 {
+				if time.Now().After(deadline) {
+					t.Fatal("the counter was never rebuilt")
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			if v := counterValue(t, mem, 31, 131); v != 1 {
+				t.Fatalf("rebuilt counter = %d, want 1 (the draw that was in flight)", v)
+			}
+			for i := range 5 {
+				r, x := draw(fmt.Sprintf("u%d", 3+i))
+				if r.StockTaken {
+					records++
+				}
+				x.end()
+			}
+			if records > 1 {
+				t.Fatalf("%d award records took stock against a count of 1", records)
+			}
+		})
+	}
+}
+
+// TestRetriedTransactionReusesTakeOnlyUnderSameGen: the generation a take was
+// made under changes when a rebuild's barrier passes, which is how a draw
+// retried after a rollback knows its remembered take was not counted.
+func TestRetriedTransactionReusesTakeOnlyUnderSameGen(t *testing.T) {
+	store, fence := newFakeStore(), &fakeFence{}
+	e := NewEngine(Config{Counter: counter.NewMemory(), Store: store, Fence: fence})
+	if err := e.Arm([]Strategy{oneAward(32, 132, 5)}, demoTrees()); err != nil {
+		t.Fatal(err)
+	}
+	x := &tx{f: fence}
+	r := raffle(t, e, Request{UserID: "u", StrategyID: 32, Hold: x.hold})
+	x.end()
+	if !r.StockTaken {
+		t.Fatal("no take")
+	}
+	if err := fence.Barrier(context.Background(), r.StockKey); err != nil {
+		t.Fatal(err)
+	}
+	gen, _ := x.hold(context.Background(), r.StockKey)
+	x.end()
+	if gen == r.StockGen {
+		t.Fatalf("gen %d unchanged across a barrier", gen)
 	}
 }

@@ -7,14 +7,34 @@
 //
 // Keys are names chosen by the caller (e.g. "strategy:100006:award:101"); a
 // missing key is reported, never created implicitly, so that after a cache loss
-// the caller rebuilds it with Seed from durable facts (count − awards recorded)
-// instead of restarting from zero.
+// the caller rebuilds it from durable facts instead of restarting from zero.
+//
+// # Rebuilding a lost counter: the fence
+//
+// A take is counted before the fact it pays for (an award record, a quota
+// order) commits, so a rebuild that only counts committed facts would miss the
+// takes still in flight. A rebuild therefore goes through a fence:
+//
+//  1. Fence(key, token, ttl) puts a marker where the counter was (only when the
+//     key is missing). While the marker is there the key reads as missing:
+//     every Acquire refuses (undersell, never oversell).
+//  2. The caller waits out every transaction that may have taken from the lost
+//     counter (bigmarket does it with a shared/exclusive lock in the database,
+//     see store/fencedb) and counts the committed facts.
+//  3. Install(key, token, n) turns the marker into a live counter holding n,
+//     only if the marker is still the caller's: a marker lost or replaced in the
+//     meantime (another cache loss, another rebuilder) makes Install a no-op.
+//
+// The ttl only bounds how long a rebuilder that died keeps the key fenced; the
+// safety comes from the token check, not from time.
 //
 // # Redis key layout
 //
 // Counter key K lives in one Redis string at "<prefix>counter:{K}" (prefix
-// defaults to "bigmarket:"; see redisx.Key for the hash tag and escaping), with
-// no TTL. Every script touches only that key, so it works on Redis Cluster.
+// defaults to "bigmarket:"; see redisx.Key for the hash tag and escaping): a
+// decimal integer with no TTL, or while fenced the marker "fence:<token>" with
+// the fence's TTL. Every script touches only that key, so it works on Redis
+// Cluster.
 //
 // The contract both implementations satisfy is in package countertest.
 package counter
@@ -23,72 +43,102 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Counter is an atomic named counter store. Implementations are safe for
 // concurrent use.
 type Counter interface {
-	// Seed sets key to n if key does not exist and reports whether it did. It is
-	// how a counter is rebuilt from durable facts after a cache loss.
+	// Seed sets key to n if key does not exist (neither a counter nor a fence)
+	// and reports whether it did. It does not fence: rebuild stock counters
+	// with Fence and Install.
 	Seed(ctx context.Context, key string, n int64) (bool, error)
-	// Acquire adds one to key if its value is below limit, in one atomic step.
-	// taken reports success; missing reports that key does not exist, in which
-	// case nothing changed and the caller should Seed it first.
-	Acquire(ctx context.Context, key string, limit int64) (taken, missing bool, err error)
-	// Get returns the value of key and whether it exists.
+	// Acquire adds one to key if its value is below limit, in one atomic step,
+	// and returns the value after the call. taken reports success; missing
+	// reports that key does not exist or is fenced, in which case nothing
+	// changed (n is 0) and the caller should rebuild it.
+	Acquire(ctx context.Context, key string, limit int64) (n int64, taken, missing bool, err error)
+	// Get returns the value of key and whether it exists as a live counter (a
+	// fenced key reads as missing).
 	Get(ctx context.Context, key string) (int64, bool, error)
-	// Delete removes keys; missing keys are ignored.
+	// Delete removes keys (counters or fences); missing keys are ignored.
 	Delete(ctx context.Context, keys ...string) error
+	// Fence marks a missing key as being rebuilt by token, for at most ttl, and
+	// reports whether it did; an existing counter or a live fence of anyone is
+	// left alone (false).
+	Fence(ctx context.Context, key, token string, ttl time.Duration) (bool, error)
+	// Install sets key to the live value n if key is still fenced by token
+	// (expired or not, as long as nobody replaced the marker), and reports
+	// whether it did.
+	Install(ctx context.Context, key, token string, n int64) (bool, error)
 }
 
 // Memory is the in-process Counter. The zero value is an empty store ready to
 // use; NewMemory returns one too. Acquire is lock-free (a compare-and-swap loop)
-// and allocation-free. Memory never returns errors.
+// and allocation-free. Memory never returns errors; fences expire by the wall
+// clock.
 type Memory struct {
-	m sync.Map // string -> *atomic.Int64
+	m sync.Map // string -> *memCell
 }
+
+// memCell is a live counter (fence == "") or an immutable fence marker.
+type memCell struct {
+	n       atomic.Int64
+	fence   string
+	expires time.Time
+}
+
+func (c *memCell) live() bool { return c.fence == "" }
 
 var _ Counter = (*Memory)(nil)
 
 // NewMemory returns an empty in-process counter store.
 func NewMemory() *Memory { return &Memory{} }
 
+// load returns the cell of key or nil.
+func (c *Memory) load(key string) *memCell {
+	p, ok := c.m.Load(key)
+	if !ok {
+		return nil
+	}
+	return p.(*memCell)
+}
+
 // Seed implements Counter.
 func (c *Memory) Seed(_ context.Context, key string, n int64) (bool, error) {
-	if _, ok := c.m.Load(key); ok {
+	if c.load(key) != nil {
 		return false, nil // the common case after the first seed: no allocation
 	}
-	v := new(atomic.Int64)
-	v.Store(n)
+	v := new(memCell)
+	v.n.Store(n)
 	_, loaded := c.m.LoadOrStore(key, v)
 	return !loaded, nil
 }
 
 // Acquire implements Counter.
-func (c *Memory) Acquire(_ context.Context, key string, limit int64) (bool, bool, error) {
-	p, ok := c.m.Load(key)
-	if !ok {
-		return false, true, nil
+func (c *Memory) Acquire(_ context.Context, key string, limit int64) (int64, bool, bool, error) {
+	v := c.load(key)
+	if v == nil || !v.live() {
+		return 0, false, true, nil
 	}
-	v := p.(*atomic.Int64)
 	for {
-		cur := v.Load()
+		cur := v.n.Load()
 		if cur >= limit {
-			return false, false, nil
+			return cur, false, false, nil
 		}
-		if v.CompareAndSwap(cur, cur+1) {
-			return true, false, nil
+		if v.n.CompareAndSwap(cur, cur+1) {
+			return cur + 1, true, false, nil
 		}
 	}
 }
 
 // Get implements Counter.
 func (c *Memory) Get(_ context.Context, key string) (int64, bool, error) {
-	p, ok := c.m.Load(key)
-	if !ok {
+	v := c.load(key)
+	if v == nil || !v.live() {
 		return 0, false, nil
 	}
-	return p.(*atomic.Int64).Load(), true, nil
+	return v.n.Load(), true, nil
 }
 
 // Delete implements Counter.
@@ -97,4 +147,35 @@ func (c *Memory) Delete(_ context.Context, keys ...string) error {
 		c.m.Delete(k)
 	}
 	return nil
+}
+
+// Fence implements Counter.
+func (c *Memory) Fence(_ context.Context, key, token string, ttl time.Duration) (bool, error) {
+	f := &memCell{fence: token, expires: time.Now().Add(ttl)}
+	for {
+		old := c.load(key)
+		switch {
+		case old == nil:
+			if _, loaded := c.m.LoadOrStore(key, f); !loaded {
+				return true, nil
+			}
+		case old.live() || time.Now().Before(old.expires):
+			return false, nil
+		default: // an expired fence: its rebuilder died
+			if c.m.CompareAndSwap(key, old, f) {
+				return true, nil
+			}
+		}
+	}
+}
+
+// Install implements Counter.
+func (c *Memory) Install(_ context.Context, key, token string, n int64) (bool, error) {
+	old := c.load(key)
+	if old == nil || old.live() || old.fence != token {
+		return false, nil
+	}
+	v := new(memCell)
+	v.n.Store(n)
+	return c.m.CompareAndSwap(key, old, v), nil
 }

@@ -55,7 +55,7 @@ func TestRedisKeyLayout(t *testing.T) {
 	if err := c.ScriptFlush(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if taken, _, err := r.Acquire(ctx, "strategy:1:award:2", 10); err != nil || !taken {
+	if _, taken, _, err := r.Acquire(ctx, "strategy:1:award:2", 10); err != nil || !taken {
 		t.Fatalf("Acquire after SCRIPT FLUSH = %v, %v", taken, err)
 	}
 }
@@ -67,7 +67,7 @@ func TestRedisErrorsAreWrapped(t *testing.T) {
 	if err := c.Set(ctx, r.Key("bad"), "not-a-number", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := r.Acquire(ctx, "bad", 10); err == nil {
+	if _, _, _, err := r.Acquire(ctx, "bad", 10); err == nil {
 		t.Fatal("Acquire on a non-integer value succeeded")
 	}
 	if _, _, err := r.Get(ctx, "bad"); err == nil {
@@ -87,7 +87,7 @@ func BenchmarkMemoryAcquire(b *testing.B) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if taken, _, _ := c.Acquire(ctx, "k", math.MaxInt64); !taken {
+			if _, taken, _, _ := c.Acquire(ctx, "k", math.MaxInt64); !taken {
 				b.Error("refused")
 				return
 			}
@@ -107,7 +107,7 @@ func BenchmarkRedisAcquire(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if taken, _, err := c.Acquire(ctx, "k", math.MaxInt64); err != nil || !taken {
+			if _, taken, _, err := c.Acquire(ctx, "k", math.MaxInt64); err != nil || !taken {
 				b.Errorf("Acquire = %v, %v", taken, err)
 				return
 			}

@@ -7,11 +7,11 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// releaseSrc takes one back from KEYS[1] when it exists and is above 0.
-// It returns -1 when the key is missing, 1 when released, 0 when at 0.
+// releaseSrc takes one back from KEYS[1] when it is a live counter above 0.
+// It returns -1 when the key is missing or fenced, 1 when released, 0 when at 0.
 const releaseSrc = `
 local v = redis.call('GET', KEYS[1])
-if not v then return -1 end
+if not v or string.sub(v, 1, 6) == 'fence:' then return -1 end
 if tonumber(v) > 0 then
   redis.call('DECR', KEYS[1])
   return 1
@@ -23,30 +23,27 @@ return 0
 // so one value serves every Redis counter.
 var releaseScript = redis.NewScript(releaseSrc)
 
-// Release gives back one unit taken from key: it subtracts one when key exists
-// and is above 0, in one atomic step, and reports whether it did. A missing key
-// (a cache loss: the counter will be rebuilt from durable facts) or a key at 0
-// is left alone and reports false. Memory never returns errors.
+// Release gives back one unit taken from key: it subtracts one when key is a
+// live counter above 0, in one atomic step, and reports whether it did. A
+// missing or fenced key (a cache loss: the counter will be rebuilt from durable
+// facts) or a key at 0 is left alone and reports false. Memory never returns
+// errors.
 //
 // Release is the inverse of a successful Acquire; call it at most once per unit
-// taken, and only once the fact the unit paid for is known never to commit.
+// taken, and only once the fact the unit paid for is known never to commit
+// while that fact is still counted by a rebuild (so that a rebuild between the
+// two counts it).
 func (c *Memory) Release(_ context.Context, key string) (bool, error) {
-	p, ok := c.m.Load(key)
-	if !ok {
+	v := c.load(key)
+	if v == nil || !v.live() {
 		return false, nil
 	}
-	// The cell's atomic methods, whatever type holds them (the store's own
-	// layout is counter.go's business).
-	v := p.(interface {
-		Load() int64
-		CompareAndSwap(old, new int64) bool
-	})
 	for {
-		cur := v.Load()
+		cur := v.n.Load()
 		if cur <= 0 {
 			return false, nil
 		}
-		if v.CompareAndSwap(cur, cur-1) {
+		if v.n.CompareAndSwap(cur, cur-1) {
 			return true, nil
 		}
 	}

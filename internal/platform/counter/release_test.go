@@ -59,7 +59,7 @@ func testReleaseOne(t *testing.T, c releaser) {
 	if _, err := c.Seed(ctx, key, 3); err != nil {
 		t.Fatal(err)
 	}
-	if taken, _, err := c.Acquire(ctx, key, 3); err != nil || taken {
+	if _, taken, _, err := c.Acquire(ctx, key, 3); err != nil || taken {
 		t.Fatalf("Acquire at the limit = %v, %v; want refused", taken, err)
 	}
 	if !release(t, c, key) {
@@ -68,10 +68,10 @@ func testReleaseOne(t *testing.T, c releaser) {
 	if v, _ := value(t, c, key); v != 2 {
 		t.Fatalf("value after Release = %d, want 2", v)
 	}
-	if taken, _, err := c.Acquire(ctx, key, 3); err != nil || !taken {
+	if _, taken, _, err := c.Acquire(ctx, key, 3); err != nil || !taken {
 		t.Fatalf("Acquire after Release = %v, %v; want taken", taken, err)
 	}
-	if taken, _, err := c.Acquire(ctx, key, 3); err != nil || taken {
+	if _, taken, _, err := c.Acquire(ctx, key, 3); err != nil || taken {
 		t.Fatalf("second Acquire after one Release = %v, %v; want refused", taken, err)
 	}
 }
@@ -115,7 +115,7 @@ func testReleaseConcurrent(t *testing.T, c releaser) {
 	for w := range workers {
 		wg.Go(func() {
 			for i := range rounds {
-				ok, _, err := c.Acquire(ctx, key, limit)
+				_, ok, _, err := c.Acquire(ctx, key, limit)
 				if err != nil {
 					t.Error(err)
 					return

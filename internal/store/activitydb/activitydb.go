@@ -26,7 +26,10 @@ import (
 
 	"github.com/bigmarket/bigmarket/internal/activity"
 	"github.com/bigmarket/bigmarket/internal/money"
+	"github.com/bigmarket/bigmarket/internal/outbox"
 	"github.com/bigmarket/bigmarket/internal/store/campaigndb"
+	"github.com/bigmarket/bigmarket/internal/store/fencedb"
+	"github.com/bigmarket/bigmarket/internal/store/outboxdb"
 	"github.com/bigmarket/bigmarket/internal/store/sqldb"
 )
 
@@ -40,8 +43,10 @@ const (
 
 // Store implements activity.Store on a sqldb.DB. It is safe for concurrent use.
 type Store struct {
-	db *sqldb.DB
-	q  queries
+	db     *sqldb.DB
+	q      queries
+	fences *fencedb.Store
+	tasks  *outboxdb.Store
 
 	// The draw's statements are prepared on every shard handle before the
 	// first draw (sqldb.Handle.Prepare: SQLite only; parsing them is a third
@@ -51,7 +56,9 @@ type Store struct {
 }
 
 // New returns a Store on db.
-func New(db *sqldb.DB) *Store { return &Store{db: db, q: newQueries(db.Dialect())} }
+func New(db *sqldb.DB) *Store {
+	return &Store{db: db, q: newQueries(db.Dialect()), fences: fencedb.New(db), tasks: outboxdb.New(db)}
+}
 
 // queries are the statements that depend on the dialect, built once.
 type queries struct {
@@ -703,24 +710,79 @@ func (s *Store) AddQuota(ctx context.Context, o activity.QuotaOrder, day, month 
 		return fmt.Errorf("add quota: user[%s] order[%s] out_business_no[%s]: %w", o.UserID, o.OrderID, o.OutBusinessNo, activity.ErrInvalid)
 	}
 	err := s.db.InUserTx(ctx, o.UserID, func(tx *sql.Tx, r sqldb.Route) error {
-		ms := o.OrderTime.UnixMilli()
-		_, err := tx.ExecContext(ctx, r.SQL(qInsertQuotaOrder), o.UserID, o.SKU, o.ActivityID, o.ActivityName, o.StrategyID,
-			o.OrderID, ms, o.Total, o.Day, o.Month, o.PayAmount.Cents(), string(o.State), o.OutBusinessNo, ms, ms)
-		if err != nil {
-			if s.db.Dialect().IsDuplicate(err) {
-				return fmt.Errorf("%w: %w: %w", activity.ErrDuplicate, sqldb.ErrDuplicate, err)
-			}
-			return err
-		}
-		if o.State != activity.QuotaOrderCompleted {
-			return nil
-		}
-		return s.addCounts(ctx, tx, r, o, ms, day, month)
+		return s.addQuotaTx(ctx, tx, r, o, day, month)
 	})
 	if err != nil {
 		return fmt.Errorf("add quota: user[%s] activity[%d] out_business_no[%s]: %w", o.UserID, o.ActivityID, o.OutBusinessNo, err)
 	}
 	return nil
+}
+
+// addQuotaTx is AddQuota's work inside tx.
+func (s *Store) addQuotaTx(ctx context.Context, tx *sql.Tx, r sqldb.Route, o activity.QuotaOrder, day, month string) error {
+	ms := o.OrderTime.UnixMilli()
+	_, err := tx.ExecContext(ctx, r.SQL(qInsertQuotaOrder), o.UserID, o.SKU, o.ActivityID, o.ActivityName, o.StrategyID,
+		o.OrderID, ms, o.Total, o.Day, o.Month, o.PayAmount.Cents(), string(o.State), o.OutBusinessNo, ms, ms)
+	if err != nil {
+		if s.db.Dialect().IsDuplicate(err) {
+			return fmt.Errorf("%w: %w: %w", activity.ErrDuplicate, sqldb.ErrDuplicate, err)
+		}
+		return err
+	}
+	if o.State != activity.QuotaOrderCompleted {
+		return nil
+	}
+	return s.addCounts(ctx, tx, r, o, ms, day, month)
+}
+
+// AddSKUOrder stores the SKU quota order o as AddQuota does, in one
+// transaction that holds the stock fence of stockKey (store/fencedb) before it
+// calls take, and that also stores zero (the activity_sku_stock_zero task) when
+// take reports the last unit. When take takes nothing the error wraps
+// activity.ErrSKUStockOut and nothing is stored; take's own errors are returned
+// wrapped. Validation errors are AddQuota's.
+func (s *Store) AddSKUOrder(ctx context.Context, o activity.QuotaOrder, day, month, stockKey string, take activity.SKUTakeFunc, zero outbox.Task) error {
+	if o.UserID == "" || o.OrderID == "" || o.OutBusinessNo == "" || o.Total < 0 || o.Day < 0 || o.Month < 0 {
+		return fmt.Errorf("add sku order: user[%s] order[%s] out_business_no[%s]: %w", o.UserID, o.OrderID, o.OutBusinessNo, activity.ErrInvalid)
+	}
+	err := s.addSKUOrder(ctx, o, day, month, stockKey, take, zero)
+	if errors.Is(err, fencedb.ErrNoFence) {
+		// The SKU's first order on this shard: create the fence rows outside
+		// the transaction, then again.
+		if err = s.fences.Ensure(ctx, stockKey); err == nil {
+			err = s.addSKUOrder(ctx, o, day, month, stockKey, take, zero)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("add sku order: user[%s] sku[%d] out_business_no[%s]: %w", o.UserID, o.SKU, o.OutBusinessNo, err)
+	}
+	return nil
+}
+
+// addSKUOrder is AddSKUOrder's transaction.
+func (s *Store) addSKUOrder(ctx context.Context, o activity.QuotaOrder, day, month, stockKey string, take activity.SKUTakeFunc, zero outbox.Task) error {
+	return s.db.InUserTx(ctx, o.UserID, func(tx *sql.Tx, r sqldb.Route) error {
+		gen, err := s.fences.Hold(ctx, tx, r, stockKey)
+		if err != nil {
+			return err
+		}
+		taken, last, err := take(ctx, gen)
+		if err != nil {
+			return err
+		}
+		if !taken {
+			return activity.ErrSKUStockOut
+		}
+		if err := s.addQuotaTx(ctx, tx, r, o, day, month); err != nil {
+			return err
+		}
+		if last {
+			if err := s.tasks.InsertTx(ctx, tx, r, zero); err != nil {
+				return fmt.Errorf("stock zero task: %w", err)
+			}
+		}
+		return nil
+	})
 }
 
 // addCounts adds o's counts to the account (upsert: it locks the account row

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/bigmarket/bigmarket/internal/platform/counter"
 )
@@ -41,6 +42,21 @@ func Run(t *testing.T, newCounter func(t *testing.T) counter.Counter) {
 	t.Run("KeysAreIndependent", func(t *testing.T) {
 		testKeysIndependent(t, newCounter(t))
 	})
+	t.Run("AcquireReturnsValue", func(t *testing.T) {
+		testAcquireValue(t, newCounter(t))
+	})
+	t.Run("FenceAndInstall", func(t *testing.T) {
+		testFenceInstall(t, newCounter(t))
+	})
+	t.Run("FenceExpires", func(t *testing.T) {
+		testFenceExpires(t, newCounter(t))
+	})
+	t.Run("FenceLostDuringRebuild", func(t *testing.T) {
+		testFenceLost(t, newCounter(t))
+	})
+	t.Run("RebuildFencesInFlightTake", func(t *testing.T) {
+		testRebuildInFlight(t, newCounter(t))
+	})
 }
 
 func get(t *testing.T, c counter.Counter, key string) (int64, bool) {
@@ -63,7 +79,7 @@ func seed(t *testing.T, c counter.Counter, key string, n int64) bool {
 
 func acquire(t *testing.T, c counter.Counter, key string, limit int64) (taken, missing bool) {
 	t.Helper()
-	taken, missing, err := c.Acquire(context.Background(), key, limit)
+	_, taken, missing, err := c.Acquire(context.Background(), key, limit)
 	if err != nil {
 		t.Fatalf("Acquire(%q, %d): %v", key, limit, err)
 	}
@@ -92,7 +108,7 @@ func testConcurrentAcquire(t *testing.T, c counter.Counter) {
 			// Bounded, so that a counter that never refuses fails the test
 			// instead of hanging it.
 			for try := 0; refused < maxRefusal && try < 4*limit; try++ {
-				taken, missing, err := c.Acquire(context.Background(), key, limit)
+				_, taken, missing, err := c.Acquire(context.Background(), key, limit)
 				attempts.Add(1)
 				if err != nil {
 					errs <- err
@@ -254,5 +270,169 @@ func testKeysIndependent(t *testing.T, c counter.Counter) {
 		if v, ok := get(t, c, n); !ok || v != int64(i*10) {
 			t.Fatalf("Get(%q) = %d, %v; want %d", n, v, ok, i*10)
 		}
+	}
+}
+
+func fence(t *testing.T, c counter.Counter, key, token string, ttl time.Duration) bool {
+	t.Helper()
+	ok, err := c.Fence(context.Background(), key, token, ttl)
+	if err != nil {
+		t.Fatalf("Fence(%q, %q): %v", key, token, err)
+	}
+	return ok
+}
+
+func install(t *testing.T, c counter.Counter, key, token string, n int64) bool {
+	t.Helper()
+	ok, err := c.Install(context.Background(), key, token, n)
+	if err != nil {
+		t.Fatalf("Install(%q, %q, %d): %v", key, token, n, err)
+	}
+	return ok
+}
+
+// testAcquireValue: Acquire reports the value after the call, taken or not.
+func testAcquireValue(t *testing.T, c counter.Counter) {
+	seed(t, c, "v", 1)
+	for want := int64(2); want <= 3; want++ {
+		n, taken, _, err := c.Acquire(context.Background(), "v", 3)
+		if err != nil || !taken || n != want {
+			t.Fatalf("Acquire = %d, %v, %v; want %d, taken", n, taken, err, want)
+		}
+	}
+	n, taken, missing, err := c.Acquire(context.Background(), "v", 3)
+	if err != nil || taken || missing || n != 3 {
+		t.Fatalf("Acquire at the limit = %d, %v, %v, %v; want 3, refused", n, taken, missing, err)
+	}
+	if n, _, missing, _ := c.Acquire(context.Background(), "none", 3); !missing || n != 0 {
+		t.Fatalf("Acquire on a missing key = %d, missing %v; want 0, true", n, missing)
+	}
+}
+
+// testFenceInstall: a fence is set only on a missing key; while it stands the
+// key reads as missing and refuses takes; only its token installs the counter,
+// once.
+func testFenceInstall(t *testing.T, c counter.Counter) {
+	const key = "award_stock:1:2"
+	seed(t, c, "live", 4)
+	if fence(t, c, "live", "t0", time.Minute) {
+		t.Fatal("Fence on a live counter succeeded")
+	}
+	if v, _ := get(t, c, "live"); v != 4 {
+		t.Fatalf("live counter = %d after a refused Fence, want 4", v)
+	}
+	if !fence(t, c, key, "t1", time.Minute) {
+		t.Fatal("Fence on a missing key refused")
+	}
+	if fence(t, c, key, "t2", time.Minute) {
+		t.Fatal("a second Fence replaced a live fence")
+	}
+	if taken, missing := acquire(t, c, key, 100); taken || !missing {
+		t.Fatalf("Acquire on a fenced key = taken %v missing %v, want false true", taken, missing)
+	}
+	if _, ok := get(t, c, key); ok {
+		t.Fatal("Get of a fenced key reported a counter")
+	}
+	if seed(t, c, key, 0) {
+		t.Fatal("Seed overwrote a fence")
+	}
+	if install(t, c, key, "t2", 7) {
+		t.Fatal("Install with another token succeeded")
+	}
+	if !install(t, c, key, "t1", 7) {
+		t.Fatal("Install with the fence's token refused")
+	}
+	if v, ok := get(t, c, key); !ok || v != 7 {
+		t.Fatalf("installed counter = %d (exists %v), want 7", v, ok)
+	}
+	if install(t, c, key, "t1", 9) {
+		t.Fatal("a second Install overwrote the live counter")
+	}
+	if taken, _ := acquire(t, c, key, 8); !taken {
+		t.Fatal("Acquire on the installed counter refused")
+	}
+	if v, _ := get(t, c, key); v != 8 {
+		t.Fatalf("value = %d, want 8", v)
+	}
+}
+
+// testFenceExpires: the fence of a rebuilder that died expires; a new
+// rebuilder fences again, and the dead one's token no longer installs.
+func testFenceExpires(t *testing.T, c counter.Counter) {
+	const key = "sku_stock:1"
+	if !fence(t, c, key, "dead", 50*time.Millisecond) {
+		t.Fatal("Fence refused")
+	}
+	time.Sleep(150 * time.Millisecond)
+	if !fence(t, c, key, "next", time.Minute) {
+		t.Fatal("Fence after the previous one expired refused")
+	}
+	if install(t, c, key, "dead", 1) {
+		t.Fatal("an expired, replaced fence's token installed")
+	}
+	if !install(t, c, key, "next", 2) {
+		t.Fatal("Install refused")
+	}
+	if v, _ := get(t, c, key); v != 2 {
+		t.Fatalf("value = %d, want 2", v)
+	}
+}
+
+// testFenceLost: a cache loss during a rebuild deletes the fence; the
+// rebuilder's Install must not resurrect the key from a stale count.
+func testFenceLost(t *testing.T, c counter.Counter) {
+	const key = "award_stock:3:4"
+	fence(t, c, key, "t", time.Minute)
+	if err := c.Delete(context.Background(), key); err != nil {
+		t.Fatal(err)
+	}
+	if install(t, c, key, "t", 5) {
+		t.Fatal("Install after the fence was lost succeeded")
+	}
+	if _, ok := get(t, c, key); ok {
+		t.Fatal("the key exists after a refused Install")
+	}
+}
+
+// testRebuildInFlight is the interleaving the fence exists for: a take whose
+// fact has not committed yet, then a cache loss, a rebuild, the commit, and
+// more takes. The caller's part of the protocol (waiting out the transactions
+// that took from the lost counter, before counting) is modelled by counting
+// only once the in-flight fact committed; what the counter must guarantee is
+// that nothing is taken between the loss and Install.
+func testRebuildInFlight(t *testing.T, c counter.Counter) {
+	const key, limit = "award_stock:5:6", 3
+	committed := int64(0)
+	seed(t, c, key, 0)
+	if taken, _ := acquire(t, c, key, limit); !taken { // draw 1, committed
+		t.Fatal("take 1 refused")
+	}
+	committed++
+	if taken, _ := acquire(t, c, key, limit); !taken { // draw 2: in flight
+		t.Fatal("take 2 refused")
+	}
+	if err := c.Delete(context.Background(), key); err != nil { // cache loss
+		t.Fatal(err)
+	}
+	if !fence(t, c, key, "rebuild", time.Minute) {
+		t.Fatal("Fence refused")
+	}
+	// Draws arriving during the rebuild are refused (undersell).
+	for range 5 {
+		if taken, missing := acquire(t, c, key, limit); taken || !missing {
+			t.Fatalf("take during the rebuild = taken %v missing %v, want refused as missing", taken, missing)
+		}
+	}
+	committed++ // draw 2 commits before the rebuild counts (the caller waited)
+	if !install(t, c, key, "rebuild", committed) {
+		t.Fatal("Install refused")
+	}
+	for range 5 {
+		if taken, _ := acquire(t, c, key, limit); taken {
+			committed++
+		}
+	}
+	if committed != limit {
+		t.Fatalf("facts committed = %d, want exactly the limit %d", committed, limit)
 	}
 }

@@ -1,0 +1,135 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/bigmarket/bigmarket/internal/platform/redisx"
+	"github.com/bigmarket/bigmarket/internal/platform/redisx/redisxtest"
+)
+
+// TestCounterWipesNeverOversellAwards draws from two instances (MariaDB 2 × 4,
+// Redis, RabbitMQ) while another goroutine keeps deleting this test's stock
+// counters from Redis (a cache loss under load, confined to the test's own key
+// prefix): the award of stock 15 is never issued more than 15 times, whatever
+// the rebuilds race.
+func TestCounterWipesNeverOversellAwards(t *testing.T) {
+	cfg := productionConfig(t)
+	a := instance(t, cfg)
+	b := instance(t, cfg)
+	campaign := strings.Replace(stockCampaign, "count: 50,", "count: 15,", 1)
+	if env := call(t, a, "POST", "/api/admin/v1/campaign/apply", campaign); env.Code != "0000" {
+		t.Fatalf("apply: %s %s %s", env.Code, env.Info, env.Data)
+	}
+	if env := call(t, b, "GET", "/api/v1/raffle/activity/armory?activityId=900101", ""); env.Code != "0000" {
+		t.Fatalf("armory on the second instance: %s %s", env.Code, env.Info)
+	}
+	const users, each = 150, 4
+	var wg sync.WaitGroup
+	inflight := make(chan struct{}, 48)
+	for u := range users {
+		wg.Go(func() {
+			inflight <- struct{}{}
+			defer func() { <-inflight }()
+			g := fmt.Sprintf(`{"id":"g%d","userId":"wu%d","activityId":900101,"total":%d,"day":%d,"month":%d}`, u, u, each, each, each)
+			if env := call(t, a, "POST", "/api/admin/v1/quota/grant", g); env.Code != "0000" {
+				t.Errorf("grant: %s %s", env.Code, env.Info)
+			}
+		})
+	}
+	wg.Wait()
+
+	rc := redisx.New(redisx.Config{Addrs: cfg.Redis.Addrs})
+	defer rc.Close()
+	stop := make(chan struct{})
+	var wipes atomic.Int64
+	wiper := wipeCounters(t, rc, cfg.Redis.Prefix, stop, &wipes)
+
+	var mu sync.Mutex
+	won := map[int64]int{}
+	codes := map[string]int{}
+	for u := range users {
+		for i := range each {
+			wg.Go(func() {
+				inflight <- struct{}{}
+				defer func() { <-inflight }()
+				h := a
+				if (u+i)%2 == 1 {
+					h = b
+				}
+				env := call(t, h, "POST", "/api/v1/raffle/activity/draw", fmt.Sprintf(`{"userId":"wu%d","activityId":900101}`, u))
+				var r struct{ AwardID int64 }
+				json.Unmarshal(env.Data, &r)
+				mu.Lock()
+				defer mu.Unlock()
+				if env.Code != "0000" {
+					codes[env.Code+" "+env.Info]++ // a draw failed by the wipe: undersell
+					return
+				}
+				won[r.AwardID]++
+			})
+		}
+	}
+	wg.Wait()
+	close(stop)
+	<-wiper
+	t.Logf("counter wipes %d, awards issued %v, failed draws %v", wipes.Load(), won, codes)
+	if wipes.Load() == 0 {
+		t.Fatal("the counters were never wiped")
+	}
+	if won[102] > 15 {
+		t.Fatalf("award 102 issued %d times: stock is 15 (oversold by %d)", won[102], won[102]-15)
+	}
+	env := call(t, b, "GET", "/api/admin/v1/stock", "")
+	var rows []struct{ AwardID, Count, Recorded int64 }
+	json.Unmarshal(env.Data, &rows)
+	for _, r := range rows {
+		if r.Recorded > r.Count {
+			t.Fatalf("award %d: %d records against a count of %d (%s)", r.AwardID, r.Recorded, r.Count, env.Data)
+		}
+	}
+	if !strings.Contains(string(env.Data), `"awardId":102`) {
+		t.Fatalf("stock %s: award 102 missing", env.Data)
+	}
+}
+
+// wipeCounters deletes the stock counters under prefix every 150 ms
+// until stop closes, counting the rounds that deleted something; the returned
+// channel closes when it has stopped. Only this test's keys are touched.
+func wipeCounters(t *testing.T, rc redis.UniversalClient, prefix string, stop <-chan struct{}, wipes *atomic.Int64) <-chan struct{} {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ctx := context.Background()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(150 * time.Millisecond):
+			}
+			keys, err := redisxtest.Keys(ctx, rc, prefix+"counter:")
+			if err != nil {
+				t.Errorf("list counters: %v", err)
+				return
+			}
+			if len(keys) == 0 {
+				continue
+			}
+			if err := redisxtest.DeletePrefix(ctx, rc, prefix+"counter:"); err != nil {
+				t.Errorf("wipe counters: %v", err)
+				return
+			}
+			wipes.Add(1)
+		}
+	}()
+	return done
+}
