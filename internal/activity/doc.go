@@ -40,10 +40,16 @@
 //
 // # SKU stock
 //
-// A SKU's stock never oversells: each quota order bought with a SKU first takes
-// one unit through an atomic Counter (key SKUStockKey, limit = the SKU's stock).
-// The counter holds units taken; after a cache loss it is rebuilt from durable
-// facts, the number of quota orders stored for the SKU, never from a lagging
-// value. The database surplus (raffle_activity_sku.stock_count_surplus) is
-// lowered asynchronously in batches (Service.Flush).
+// A SKU's stock never oversells: each quota order bought with a SKU takes one
+// unit through an atomic Counter (key SKUStockKey, limit = the SKU's stock)
+// inside the transaction that stores the order, after holding the SKU's stock
+// fence (store/fencedb). The counter holds units taken; after a cache loss it is
+// rebuilt from durable facts, the number of quota orders stored for the SKU,
+// never from a lagging value, and the rebuild is fenced against the orders in
+// flight: it fences the counter (takes refused), waits for every transaction
+// holding the SKU's fence (Fence.Barrier), counts, and installs the count only
+// if its fence is intact. The order that takes the last unit stores the
+// activity_sku_stock_zero outbox task in the same transaction. The database
+// surplus (raffle_activity_sku.stock_count_surplus) is lowered asynchronously in
+// batches (Service.Flush).
 package activity

@@ -32,8 +32,9 @@ var (
 	// ErrInvalid reports a malformed request: an empty user id, order id or
 	// out_business_no, or a negative count (0002).
 	ErrInvalid = errors.New("activity: invalid request")
-	// ErrStockCounterLost reports a SKU stock counter still missing right after
-	// it was reseeded (the counter store loses keys as fast as they are written).
+	// ErrStockCounterLost reports a SKU stock counter still missing after a
+	// rebuild (lost again meanwhile, or still being rebuilt by another order or
+	// instance): the order took nothing and stored nothing; it may be retried.
 	ErrStockCounterLost = errors.New("activity: sku stock counter lost")
 	// ErrGrantConflict reports a grant id already used for another grant (another
 	// user, activity or counts): grants are idempotent by id, so nothing is

@@ -36,9 +36,16 @@
 //
 // A stock counter holds the units taken of one award of one strategy (key
 // StockKey); a take is Counter.Acquire with the award's count as the limit, one
-// atomic step, so stock never oversells. Counters are seeded from durable facts
+// atomic step, so stock never oversells. Counters are rebuilt from durable facts
 // (StockStore.CountTakes: award records that took stock) on Arm and after a cache
-// loss, never from a lagging counter. Successful takes are summed in memory per
+// loss, never from a lagging counter, and the rebuild is fenced against the takes
+// in flight: a take made inside a transaction first holds the key's stock fence
+// (Request.Hold, store/fencedb) until the transaction ends, and a rebuild fences
+// the counter (every take refused), waits out every holder (StockFence.Barrier),
+// counts, and installs the count only if its fence is still there. A take that
+// finds its counter missing while holding a fence never rebuilds it itself (the
+// barrier would wait for its own transaction): it is refused (undersell) and the
+// rebuild runs in the background. Successful takes are summed in memory per
 // award (one atomic add) and handed to StockStore.ApplyTakes in batches by Flush
 // and RunFlusher, which update the database surplus for display.
 package strategy
