@@ -403,8 +403,10 @@ func (s *Service) ApplyPendingGrants(ctx context.Context, lookup func(activityID
 
 // SKUStockLeft returns the units of sku's stock left to sell: its stock minus
 // the units taken, never below 0. The counter answers; a missing counter is
-// rebuilt from the quota orders stored (seedSKU), by one caller at a time per
-// SKU, so that a public read path counts across shards once, not per request.
+// rebuilt from the quota orders stored (rebuildSKU: fenced against the orders in
+// flight), by one caller at a time per SKU, so that a public read path counts
+// across shards once, not per request. A counter another instance is rebuilding
+// is waited for a little; still missing, it returns ErrStockCounterLost.
 func (s *Service) SKUStockLeft(ctx context.Context, sku SKU) (int64, error) {
 	key := SKUStockKey(sku.SKU)
 	n, ok, err := s.counter.Get(ctx, key)
@@ -413,11 +415,15 @@ func (s *Service) SKUStockLeft(ctx context.Context, sku SKU) (int64, error) {
 			if _, ok, err := s.counter.Get(ctx, key); err != nil || ok {
 				return err // seeded by the flight before this one
 			}
-			return s.seedSKU(ctx, sku.SKU)
+			return s.rebuildSKU(ctx, sku.SKU)
 		})
 		if err == nil {
 			if n, ok, err = s.counter.Get(ctx, key); err == nil && !ok {
-				err = ErrStockCounterLost
+				// Another instance holds the rebuild's fence: wait for it.
+				s.awaitCounter(ctx, key)
+				if n, ok, err = s.counter.Get(ctx, key); err == nil && !ok {
+					err = ErrStockCounterLost
+				}
 			}
 		}
 	}

@@ -258,7 +258,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		MetricsElsewhere: cfg.Metrics.Addr != "",
 		Auth:             authn,
 	}, httpapi.Deps{
-		Strategy:  draw.NewStrategyService(a.engine, a.db, records, fences, a.catalog, ids.Next, now),
+		Strategy:  draw.NewStrategyService(a.engine, records, a.catalog, ids.Next, now).Fenced(a.db, records, fences),
 		Campaigns: campaignService{store: campaigns, catalog: a.catalog},
 		Switches:  a.switches,
 		Activity:  draws,

@@ -12,7 +12,6 @@ import (
 	"github.com/bigmarket/bigmarket/internal/catalog"
 	"github.com/bigmarket/bigmarket/internal/draw"
 	"github.com/bigmarket/bigmarket/internal/idgen"
-	"github.com/bigmarket/bigmarket/internal/outbox"
 	"github.com/bigmarket/bigmarket/internal/platform/counter"
 	"github.com/bigmarket/bigmarket/internal/platform/redisx/redisxtest"
 	"github.com/bigmarket/bigmarket/internal/store/activitydb"
@@ -24,6 +23,8 @@ import (
 	"github.com/bigmarket/bigmarket/internal/store/strategydb"
 	"github.com/bigmarket/bigmarket/internal/strategy"
 )
+
+// The doubles nopRelay, fixedCatalog and openSwitches are in breaker_test.go.
 
 // pausingCounter holds the first successful take until released, so that the
 // draw that made it stays in flight (its transaction open) as long as the test
@@ -45,19 +46,6 @@ func (c *pausingCounter) Acquire(ctx context.Context, key string, limit int64) (
 	}
 	return n, taken, missing, err
 }
-
-type staticCatalog struct{ s *catalog.Snapshot }
-
-func (c staticCatalog) Current() *catalog.Snapshot { return c.s }
-
-type noSwitches struct{}
-
-func (noSwitches) Degraded() bool                  { return false }
-func (noSwitches) RateLimit() (bool, float64, int) { return false, 0, 0 }
-
-type nopRelay struct{}
-
-func (nopRelay) Enqueue(outbox.Task) {}
 
 // deletableCounter is a stock counter a test can wipe.
 type deletableCounter interface {
@@ -103,8 +91,8 @@ func newRig(t *testing.T, db *sqldb.DB, ctr deletableCounter, stock int64, users
 		Records:  awarddb.New(db),
 		Tasks:    outboxdb.New(db),
 		Relay:    nopRelay{},
-		Catalog:  staticCatalog{snap},
-		Switches: noSwitches{},
+		Catalog:  fixedCatalog{snap},
+		Switches: openSwitches{},
 		Fences:   fences,
 		Timeout:  time.Minute,
 		NewID:    ids.Next,

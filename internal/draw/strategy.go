@@ -22,6 +22,11 @@ type Engine interface {
 	Simulate(ctx context.Context, strategyID int64, draws int, userID string, totalDraws, todayDraws int64) (map[int64]int, error)
 }
 
+// RecordStore writes award records.
+type RecordStore interface {
+	Insert(ctx context.Context, r award.Record) error
+}
+
 // UserTx runs write transactions on a user's shard (sqldb.DB implements it).
 type UserTx interface {
 	InUserTx(ctx context.Context, userID string, fn func(tx *sql.Tx, r sqldb.Route) error) error
@@ -36,19 +41,31 @@ type Reloader interface {
 // StrategyService serves the strategy-only endpoints.
 type StrategyService struct {
 	engine  Engine
-	db      UserTx
-	records RecordTxStore
-	fences  FenceHolder
+	records RecordStore
 	reload  Reloader
-	newID   func() string
-	now     func() time.Time
+	// Set by Fenced: the award is recorded in the take's transaction.
+	db        UserTx
+	recordsTx RecordTxStore
+	fences    FenceHolder
+
+	newID func() string
+	now   func() time.Time
 }
 
-// NewStrategyService wires the service. db runs the transaction that takes
-// stock and records the award; fences (nil: none) holds the stock fence in it;
-// newID makes order ids; now is the clock.
-func NewStrategyService(engine Engine, db UserTx, records RecordTxStore, fences FenceHolder, reload Reloader, newID func() string, now func() time.Time) *StrategyService {
-	return &StrategyService{engine: engine, db: db, records: records, fences: fences, reload: reload, newID: newID, now: now}
+// NewStrategyService wires the service. newID makes order ids; now is the
+// clock. Call Fenced before serving RandomRaffle with stock that matters.
+func NewStrategyService(engine Engine, records RecordStore, reload Reloader, newID func() string, now func() time.Time) *StrategyService {
+	return &StrategyService{engine: engine, records: records, reload: reload, newID: newID, now: now}
+}
+
+// Fenced makes RandomRaffle take stock and record the award in one transaction
+// on the system user's shard (db), holding the stock fence there (fences), as a
+// draw does, so that a counter rebuild never misses its take. It returns s.
+// Without it the award is recorded after the raffle, outside any transaction
+// (tests).
+func (s *StrategyService) Fenced(db UserTx, records RecordTxStore, fences FenceHolder) *StrategyService {
+	s.db, s.recordsTx, s.fences = db, records, fences
+	return s
 }
 
 // Armory reports whether the strategy is assembled, from memory; only a strategy
@@ -72,19 +89,8 @@ func (s *StrategyService) Armory(ctx context.Context, strategyID int64) error {
 // transaction as the stock take (fenced, like a draw), so that each take is
 // durable and a counter rebuild never misses it. The record is never delivered.
 func (s *StrategyService) RandomRaffle(ctx context.Context, strategyID int64) (strategy.Result, error) {
-	var res strategy.Result
 	orderID := s.newID()
-	err := s.db.InUserTx(ctx, award.SystemUser, func(tx *sql.Tx, r sqldb.Route) error {
-		// A retried transaction raffles again: its earlier take rolled back
-		// with its record (undersell, never oversell).
-		req := strategy.Request{UserID: award.SystemUser, StrategyID: strategyID}
-		if s.fences != nil {
-			req.Hold = func(ctx context.Context, key string) (int64, error) { return s.fences.Hold(ctx, tx, r, key) }
-		}
-		var err error
-		if res, err = s.engine.Raffle(ctx, req); err != nil {
-			return err
-		}
+	record := func(res strategy.Result) award.Record {
 		rec := award.Record{
 			UserID:     award.SystemUser,
 			StrategyID: strategyID,
@@ -99,7 +105,31 @@ func (s *StrategyService) RandomRaffle(ctx context.Context, strategyID int64) (s
 		if res.HasAmount {
 			rec.AwardConfig = res.Amount.String()
 		}
-		if err := s.records.InsertTx(ctx, tx, r, rec); err != nil {
+		return rec
+	}
+	if s.db == nil {
+		res, err := s.engine.Raffle(ctx, strategy.Request{UserID: award.SystemUser, StrategyID: strategyID})
+		if err != nil {
+			return strategy.Result{}, fmt.Errorf("random raffle strategy[%d]: %w", strategyID, err)
+		}
+		if err := s.records.Insert(ctx, record(res)); err != nil {
+			return strategy.Result{}, fmt.Errorf("random raffle strategy[%d]: record award %d: %w", strategyID, res.AwardID, err)
+		}
+		return res, nil
+	}
+	var res strategy.Result
+	err := s.db.InUserTx(ctx, award.SystemUser, func(tx *sql.Tx, r sqldb.Route) error {
+		// A retried transaction raffles again: its earlier take rolled back
+		// with its record (undersell, never oversell).
+		req := strategy.Request{UserID: award.SystemUser, StrategyID: strategyID}
+		if s.fences != nil {
+			req.Hold = func(ctx context.Context, key string) (int64, error) { return s.fences.Hold(ctx, tx, r, key) }
+		}
+		var err error
+		if res, err = s.engine.Raffle(ctx, req); err != nil {
+			return err
+		}
+		if err := s.recordsTx.InsertTx(ctx, tx, r, record(res)); err != nil {
 			return fmt.Errorf("record award %d: %w", res.AwardID, err)
 		}
 		return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/bigmarket/bigmarket/internal/platform/counter"
 	"github.com/bigmarket/bigmarket/internal/platform/counter/countertest"
@@ -113,4 +114,41 @@ func BenchmarkRedisAcquire(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestRedisFenceLayout: a fence is the string "fence:<token>" at the counter's
+// key with the fence's TTL; Install replaces it with the decimal value and no
+// TTL.
+func TestRedisFenceLayout(t *testing.T) {
+	c, prefix := redisxtest.New(t)
+	r := counter.NewRedis(c, prefix)
+	ctx := context.Background()
+	if ok, err := r.Fence(ctx, "award_stock:1:2", "tok", 30*time.Second); err != nil || !ok {
+		t.Fatalf("Fence = %v, %v", ok, err)
+	}
+	key := r.Key("award_stock:1:2")
+	if v, err := c.Get(ctx, key).Result(); err != nil || v != "fence:tok" {
+		t.Fatalf("raw fence = %q, %v", v, err)
+	}
+	if ttl, err := c.PTTL(ctx, key).Result(); err != nil || ttl <= 0 || ttl > 30*time.Second {
+		t.Fatalf("fence PTTL = %v, %v; want ≤ 30s", ttl, err)
+	}
+	if ok, err := r.Install(ctx, "award_stock:1:2", "tok", 12); err != nil || !ok {
+		t.Fatalf("Install = %v, %v", ok, err)
+	}
+	if v, err := c.Get(ctx, key).Result(); err != nil || v != "12" {
+		t.Fatalf("raw value = %q, %v", v, err)
+	}
+	if ttl, err := c.PTTL(ctx, key).Result(); err != nil || ttl >= 0 {
+		t.Fatalf("PTTL after Install = %v, %v; want no expiry", ttl, err)
+	}
+	if ok, err := r.Release(ctx, "award_stock:9:9"); err != nil || ok {
+		t.Fatalf("Release of a missing key = %v, %v", ok, err)
+	}
+	if _, err := r.Fence(ctx, "award_stock:9:9", "t", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := r.Release(ctx, "award_stock:9:9"); err != nil || ok {
+		t.Fatalf("Release of a fenced key = %v, %v; want false, nil", ok, err)
+	}
 }
