@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/bigmarket/bigmarket/internal/platform/counter"
 	"github.com/bigmarket/bigmarket/internal/platform/redisx/redisxtest"
@@ -31,6 +32,26 @@ func runRelease(t *testing.T, newCounter func(*testing.T) releaser) {
 	t.Run("GivesBackOneUnit", func(t *testing.T) { testReleaseOne(t, newCounter(t)) })
 	t.Run("MissingAndZeroChangeNothing", func(t *testing.T) { testReleaseMissingZero(t, newCounter(t)) })
 	t.Run("ConcurrentTakeAndRelease", func(t *testing.T) { testReleaseConcurrent(t, newCounter(t)) })
+	t.Run("FencedChangesNothing", func(t *testing.T) { testReleaseFenced(t, newCounter(t)) })
+}
+
+// A unit given back while its counter is being rebuilt is not applied to the
+// fence (the rebuild counts the facts itself), and the installed value stands.
+func testReleaseFenced(t *testing.T, c releaser) {
+	ctx := context.Background()
+	const key = "activity:sku:9013"
+	if ok, err := c.Fence(ctx, key, "t", time.Minute); err != nil || !ok {
+		t.Fatalf("Fence = %v, %v", ok, err)
+	}
+	if release(t, c, key) {
+		t.Fatal("Release of a fenced key reported true")
+	}
+	if ok, err := c.Install(ctx, key, "t", 4); err != nil || !ok {
+		t.Fatalf("Install = %v, %v", ok, err)
+	}
+	if v, ok := value(t, c, key); !ok || v != 4 {
+		t.Fatalf("value = %d, %v; want 4", v, ok)
+	}
 }
 
 func release(t *testing.T, c releaser, key string) bool {
