@@ -472,7 +472,9 @@ func (d *Deliverer) isClosed() bool {
 // calls end before the claim times out, so no other delivery takes the record
 // while this one may still call.
 func (d *Deliverer) call(ctx context.Context, j webhookJob) (Outcome, error) {
-	pctx, cancel := context.WithDeadline(ctx, j.claimed.Add(d.cfg.ClaimTimeout*9/10))
+	// What is left of the claim (time in the queue counts), by the injected
+	// clock, as a timeout of the real one.
+	pctx, cancel := context.WithTimeout(ctx, d.cfg.ClaimTimeout*9/10-d.cfg.Now().Sub(j.claimed))
 	err := d.post(pctx, j.hook, j.sa)
 	cancel()
 	if err != nil {
