@@ -7,9 +7,11 @@ import (
 	"time"
 
 	"github.com/bigmarket/bigmarket/internal/activity"
+	"github.com/bigmarket/bigmarket/internal/award"
 	"github.com/bigmarket/bigmarket/internal/catalog"
 	"github.com/bigmarket/bigmarket/internal/httpapi"
 	"github.com/bigmarket/bigmarket/internal/outbox"
+	"github.com/bigmarket/bigmarket/internal/reconcile"
 	"github.com/bigmarket/bigmarket/internal/store/activitydb"
 	"github.com/bigmarket/bigmarket/internal/store/awarddb"
 	"github.com/bigmarket/bigmarket/internal/store/campaigndb"
@@ -33,6 +35,10 @@ type opsService struct {
 	tasks      *outboxdb.Store
 	relay      *outbox.Relay
 	campaigns  *campaigndb.Store
+	// deliverer redelivers award records an operator retries; awardKey gives
+	// their delivery key.
+	deliverer *award.Deliverer
+	awardKey  func(awardID int64) (award.Key, bool)
 	// extra adds per-user sections from other contexts (rebate orders, …).
 	extra map[string]func(ctx context.Context, userID string) (any, error)
 	now   func() time.Time
@@ -113,6 +119,40 @@ func (o *opsService) RetryTask(ctx context.Context, id string) (outbox.Task, err
 	}
 	o.relay.Enqueue(t)
 	return t, nil
+}
+
+// RetryAward resets a failed, pending_manual or unfinished award record (no
+// reconcile attempts counted) and delivers it now, through the same idempotent
+// delivery as send_award; a completed record, or one being delivered, is
+// returned as it is. A failed attempt is stored as the record's last error and
+// leaves it in create, for the reconciler.
+func (o *opsService) RetryAward(ctx context.Context, userID, orderID string) (award.Record, error) {
+	rec, err := o.records.Get(ctx, userID, orderID)
+	if err != nil {
+		return award.Record{}, err
+	}
+	reset, err := o.records.Reset(ctx, userID, orderID, o.now())
+	if err != nil {
+		return award.Record{}, err
+	}
+	if !reset {
+		return o.records.Get(ctx, userID, orderID)
+	}
+	var derr error
+	if key, ok := o.awardKey(rec.AwardID); !ok {
+		derr = fmt.Errorf("retry award record: award[%d]: %w", rec.AwardID, reconcile.ErrUnknownAward)
+	} else {
+		_, derr = o.deliverer.Deliver(ctx, award.SendAward{
+			UserID: rec.UserID, StrategyID: rec.StrategyID, ActivityID: rec.ActivityID, OrderID: rec.OrderID,
+			AwardID: rec.AwardID, AwardTitle: rec.AwardTitle, AwardKey: key, AwardConfig: rec.AwardConfig,
+		})
+	}
+	if derr != nil && !errors.Is(derr, award.ErrConfigNotRange) {
+		if err := o.records.NoteError(ctx, userID, orderID, award.TruncateError(derr)); err != nil {
+			return award.Record{}, errors.Join(derr, err)
+		}
+	}
+	return o.records.Get(ctx, userID, orderID)
 }
 
 // Stock lists every award of every strategy in force with its configured count,

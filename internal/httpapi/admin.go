@@ -2,10 +2,12 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
 
+	"github.com/bigmarket/bigmarket/internal/award"
 	"github.com/bigmarket/bigmarket/internal/campaign"
 )
 
@@ -30,6 +32,38 @@ func (s *Server) adminRoutes() {
 	s.adminRoute(http.MethodPost, admin+"campaign/apply", s.campaignApply)
 	s.adminRoute(http.MethodGet, admin+"campaign/export", s.campaignExport)
 	s.adminRoute(http.MethodPost, admin+"strategy/simulate", s.strategySimulate)
+	if s.deps.Ops != nil {
+		s.adminRoute(http.MethodPost, admin+"users/{userId}/awards/{orderId}/retry", s.retryAward)
+	}
+}
+
+// awardRecordViewOf is an award record as operators see it.
+func awardRecordViewOf(a award.Record) awardRecordView {
+	return awardRecordView{OrderID: a.OrderID, ActivityID: a.ActivityID, StrategyID: a.StrategyID, AwardID: a.AwardID,
+		AwardTitle: a.AwardTitle, AwardConfig: a.AwardConfig, State: string(a.State), Time: a.Time.UnixMilli(),
+		Attempts: a.Attempts, LastError: a.LastError}
+}
+
+// retryAward redelivers a user's award record now: a failed, pending_manual or
+// unfinished record is reset (no reconcile attempts counted) and delivered; a
+// completed record, or one being delivered, is answered as it is. The answer
+// is the record after the attempt (awardState, lastError).
+func (s *Server) retryAward(r *http.Request) (any, error) {
+	user, order := r.PathValue("userId"), r.PathValue("orderId")
+	if err := requireUser(user); err != nil {
+		return nil, err
+	}
+	if order == "" || len(order) > 64 {
+		return nil, badRequest("orderId is required (at most 64 bytes)")
+	}
+	rec, err := s.deps.Ops.RetryAward(r.Context(), user, order)
+	if errors.Is(err, award.ErrRecordNotFound) {
+		return nil, badRequest("no award record %q of user %q", order, user)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return awardRecordViewOf(rec), nil
 }
 
 func readBody(r *http.Request) ([]byte, error) {

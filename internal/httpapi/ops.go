@@ -22,6 +22,10 @@ type OpsService interface {
 	User(ctx context.Context, userID string) (UserData, error)
 	Tasks(ctx context.Context, state outbox.State, limit int) ([]outbox.Task, error)
 	RetryTask(ctx context.Context, messageID string) (outbox.Task, error)
+	// RetryAward redelivers userID's award record orderID now (see the admin
+	// endpoint users/{userId}/awards/{orderId}/retry) and returns it as it is
+	// after the attempt; an error wrapping award.ErrRecordNotFound when none.
+	RetryAward(ctx context.Context, userID, orderID string) (award.Record, error)
 	Stock(ctx context.Context) ([]StockRow, error)
 }
 
@@ -203,6 +207,9 @@ type awardRecordView struct {
 	AwardConfig string `json:"awardConfig"`
 	State       string `json:"awardState"`
 	Time        int64  `json:"awardTime"`
+	// Attempts and LastError tell an operator why a record is not completed.
+	Attempts  int    `json:"attempts"`
+	LastError string `json:"lastError"`
 }
 
 type creditOrderView struct {
@@ -232,7 +239,7 @@ func (s *Server) userLookup(r *http.Request) (any, error) {
 		v.QuotaOrders = append(v.QuotaOrders, quotaOrderView{o.OrderID, o.SKU, o.ActivityID, o.Total, o.Day, o.Month, o.PayAmount, string(o.State), o.OutBusinessNo, o.OrderTime.UnixMilli()})
 	}
 	for _, a := range d.AwardRecords {
-		v.AwardRecords = append(v.AwardRecords, awardRecordView{a.OrderID, a.ActivityID, a.StrategyID, a.AwardID, a.AwardTitle, a.AwardConfig, string(a.State), a.Time.UnixMilli()})
+		v.AwardRecords = append(v.AwardRecords, awardRecordViewOf(a))
 	}
 	for _, o := range d.Ledger {
 		v.Ledger = append(v.Ledger, creditOrderView{o.OrderID, o.TradeName, string(o.TradeType), o.Amount, o.OutBusinessNo, o.Time.UnixMilli()})
