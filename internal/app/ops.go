@@ -11,12 +11,14 @@ import (
 	"github.com/bigmarket/bigmarket/internal/catalog"
 	"github.com/bigmarket/bigmarket/internal/httpapi"
 	"github.com/bigmarket/bigmarket/internal/outbox"
+	"github.com/bigmarket/bigmarket/internal/rebate"
 	"github.com/bigmarket/bigmarket/internal/reconcile"
 	"github.com/bigmarket/bigmarket/internal/store/activitydb"
 	"github.com/bigmarket/bigmarket/internal/store/awarddb"
 	"github.com/bigmarket/bigmarket/internal/store/campaigndb"
 	"github.com/bigmarket/bigmarket/internal/store/creditdb"
 	"github.com/bigmarket/bigmarket/internal/store/outboxdb"
+	"github.com/bigmarket/bigmarket/internal/store/rebatedb"
 	"github.com/bigmarket/bigmarket/internal/store/sqldb"
 	"github.com/bigmarket/bigmarket/internal/store/strategydb"
 	"github.com/bigmarket/bigmarket/internal/strategy"
@@ -39,6 +41,9 @@ type opsService struct {
 	// their delivery key.
 	deliverer *award.Deliverer
 	awardKey  func(awardID int64) (award.Key, bool)
+	// rebates and rebateDeliverer serve an operator's rebate retries.
+	rebates         *rebatedb.Store
+	rebateDeliverer *rebate.Deliverer
 	// extra adds per-user sections from other contexts (rebate orders, …).
 	extra map[string]func(ctx context.Context, userID string) (any, error)
 	now   func() time.Time
@@ -153,6 +158,36 @@ func (o *opsService) RetryAward(ctx context.Context, userID, orderID string) (aw
 		}
 	}
 	return o.records.Get(ctx, userID, orderID)
+}
+
+// RetryRebate resets a failed or undelivered rebate order (no reconcile
+// attempts counted) and grants it now, through the same idempotent delivery as
+// send_rebate; a completed order is returned as it is. A failed attempt is
+// stored as the order's last error and leaves it in create, for the
+// reconciler.
+func (o *opsService) RetryRebate(ctx context.Context, userID, orderID string) (rebate.Order, error) {
+	ord, err := o.rebates.Get(ctx, userID, orderID)
+	if err != nil {
+		return rebate.Order{}, err
+	}
+	reset, err := o.rebates.Reset(ctx, userID, orderID, o.now())
+	if err != nil {
+		return rebate.Order{}, err
+	}
+	if !reset {
+		return o.rebates.Get(ctx, userID, orderID)
+	}
+	out, derr := o.rebateDeliverer.Deliver(ctx, rebate.SendRebate{
+		UserID: ord.UserID, Behavior: ord.Behavior, Type: ord.Type, Config: ord.Config, BizID: ord.BizID, OrderID: ord.OrderID,
+	})
+	if out == rebate.OutcomeRejected || out == rebate.OutcomeError {
+		if err := o.rebates.NoteError(ctx, userID, orderID, derr.Error()); err != nil {
+			return rebate.Order{}, errors.Join(derr, err)
+		}
+	} else if err := o.rebates.MarkCompleted(ctx, userID, orderID, o.now()); err != nil {
+		return rebate.Order{}, err
+	}
+	return o.rebates.Get(ctx, userID, orderID)
 }
 
 // Stock lists every award of every strategy in force with its configured count,

@@ -14,7 +14,10 @@ import (
 
 	"github.com/bigmarket/bigmarket/internal/award"
 	"github.com/bigmarket/bigmarket/internal/config"
+	"github.com/bigmarket/bigmarket/internal/rebate"
 	"github.com/bigmarket/bigmarket/internal/store/awarddb"
+	"github.com/bigmarket/bigmarket/internal/store/creditdb"
+	"github.com/bigmarket/bigmarket/internal/store/rebatedb"
 )
 
 // A webhook award whose delivery keeps failing ends failed with its last error
@@ -148,5 +151,57 @@ func TestFailedAwardVisibleAndRetriable(t *testing.T) {
 				sc.check(t, env.Data)
 			}
 		})
+	}
+}
+
+// A rebate order left undelivered is retried through the admin API: granted
+// once, whatever the number of retries; a refused one keeps its error.
+func TestRebateRetry(t *testing.T) {
+	a := NewForTest(t, nil)
+	ctx := context.Background()
+	store := rebatedb.New(a.db)
+	mk := func(id string, typ rebate.Type, config string) {
+		o := rebate.Order{UserID: "rebate-user", OrderID: id, Behavior: "pay", Type: typ, Config: config,
+			OutBusinessNo: id, BizID: rebate.BizID("rebate-user", typ, id), Time: time.Now().Add(-time.Hour)}
+		if err := store.Create(ctx, []rebate.Order{o}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("r-credit", rebate.TypeIntegral, "7.5")
+	mk("r-bad", rebate.TypeIntegral, "lots")
+	post := func(path string) (string, map[string]any) {
+		req := httptest.NewRequest(http.MethodPost, path, nil)
+		req.Header.Set("Authorization", "Bearer "+a.AdminToken)
+		rec := httptest.NewRecorder()
+		a.Handler().ServeHTTP(rec, req)
+		var env struct {
+			Code string         `json:"code"`
+			Data map[string]any `json:"data"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &env); err != nil {
+			t.Fatalf("%s: %s", path, rec.Body.String())
+		}
+		return env.Code, env.Data
+	}
+	for _, sc := range []struct {
+		name, path, wantCode, wantState, wantError string
+	}{
+		{"grant", "/api/admin/v1/users/rebate-user/rebates/r-credit/retry", "0000", "completed", ""},
+		{"again: nothing more", "/api/admin/v1/users/rebate-user/rebates/r-credit/retry", "0000", "completed", ""},
+		{"refused config", "/api/admin/v1/users/rebate-user/rebates/r-bad/retry", "0000", "create", "not a positive amount"},
+		{"unknown order", "/api/admin/v1/users/rebate-user/rebates/nope/retry", "0002", "", ""},
+	} {
+		t.Run(sc.name, func(t *testing.T) {
+			code, data := post(sc.path)
+			if code != sc.wantCode {
+				t.Fatalf("code %s (%v), want %s", code, data, sc.wantCode)
+			}
+			if sc.wantState != "" && (data["state"] != sc.wantState || !strings.Contains(data["lastError"].(string), sc.wantError)) {
+				t.Fatalf("order %v: want state %s, last error with %q", data, sc.wantState, sc.wantError)
+			}
+		})
+	}
+	if b, err := creditdb.New(a.db).Balance(ctx, "rebate-user"); err != nil || b.String() != "7.50" {
+		t.Fatalf("balance %s, %v; want 7.50 (granted once)", b, err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/bigmarket/bigmarket/internal/credit"
 	"github.com/bigmarket/bigmarket/internal/money"
 	"github.com/bigmarket/bigmarket/internal/outbox"
+	"github.com/bigmarket/bigmarket/internal/rebate"
 )
 
 // OpsService is what the operator endpoints (erp and admin) need.
@@ -26,6 +27,10 @@ type OpsService interface {
 	// endpoint users/{userId}/awards/{orderId}/retry) and returns it as it is
 	// after the attempt; an error wrapping award.ErrRecordNotFound when none.
 	RetryAward(ctx context.Context, userID, orderID string) (award.Record, error)
+	// RetryRebate redelivers userID's rebate order orderID now (see the admin
+	// endpoint users/{userId}/rebates/{orderId}/retry) and returns it as it is
+	// after the attempt; an error wrapping rebate.ErrNotFound when none.
+	RetryRebate(ctx context.Context, userID, orderID string) (rebate.Order, error)
 	Stock(ctx context.Context) ([]StockRow, error)
 }
 
