@@ -20,6 +20,28 @@ import (
 	"github.com/bigmarket/bigmarket/internal/store/rebatedb"
 )
 
+// newTestApp wires an embedded instance as apptest.New does (which this
+// package's own tests cannot import), so that they can reach its stores.
+func newTestApp(t *testing.T, mutate func(*config.Config)) *App {
+	t.Helper()
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Auth.AdminToken = "test-admin"
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	a, err := New(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatalf("wire app: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := a.Close(); err != nil {
+			t.Errorf("close app: %v", err)
+		}
+	})
+	return a
+}
+
 // A webhook award whose delivery keeps failing ends failed with its last error
 // after the reconciler's attempts; the operator sees it in users/{userId} and
 // retries it through the admin API once the receiver is fixed.
@@ -35,7 +57,7 @@ func TestFailedAwardVisibleAndRetriable(t *testing.T) {
 		posts.Add(1)
 	}))
 	defer receiver.Close()
-	a := NewForTest(t, func(c *config.Config) {
+	a := newTestApp(t, func(c *config.Config) {
 		c.Webhooks = map[string]config.Webhook{"openai_use_count": {URL: receiver.URL, Secret: "k"}}
 		c.Reconcile = config.Reconcile{Deadline: time.Second, MaxAttempts: 1}
 	})
@@ -157,7 +179,7 @@ func TestFailedAwardVisibleAndRetriable(t *testing.T) {
 // A rebate order left undelivered is retried through the admin API: granted
 // once, whatever the number of retries; a refused one keeps its error.
 func TestRebateRetry(t *testing.T) {
-	a := NewForTest(t, nil)
+	a := newTestApp(t, nil)
 	ctx := context.Background()
 	store := rebatedb.New(a.db)
 	mk := func(id string, typ rebate.Type, config string) {

@@ -12,7 +12,7 @@ import (
 // A record left in create (its message parked, its task completed) is found
 // and delivered by the running instance: nothing is left behind for good.
 func TestStuckRecordIsRedelivered(t *testing.T) {
-	a := NewForTest(t, nil)
+	a := newTestApp(t, nil)
 	ctx := context.Background()
 	records := awarddb.New(a.db)
 	err := records.Insert(ctx, award.Record{UserID: "parked-user", ActivityID: 100301, StrategyID: 100006,
