@@ -32,7 +32,7 @@ func newMetrics(reg *prometheus.Registry, a *App) *metrics {
 		}, []string{"outcome"}),
 		reconciles: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bigmarket_reconciler_records_total",
-			Help: "Unfinished award records and rebate orders taken by the reconciler, by kind (award, rebate) and outcome (redelivered, pending_manual, failed, error).",
+			Help: "Unfinished award records and rebate orders taken by the reconciler, by kind (award, rebate) and outcome (redelivered, pending_manual, failed, error, skipped).",
 		}, []string{"kind", "outcome"}),
 	}
 	reg.MustRegister(m.draws, m.deliveries, m.reconciles, &stateCollector{app: a})

@@ -50,6 +50,9 @@ const (
 	// OutcomeError: this attempt failed; its error is stored and the record is
 	// tried again after Deadline.
 	OutcomeError Outcome = "error"
+	// OutcomeSkipped: the record changed between the scan and the attempt
+	// (another delivery finished or claimed it); left alone.
+	OutcomeSkipped Outcome = "skipped"
 )
 
 // Defaults of Config.
@@ -256,7 +259,7 @@ func (r *Reconciler) award(ctx context.Context, rec award.Record) Outcome {
 			log.Warn("award record not moved to failed", "err", err)
 			return OutcomeError
 		case !ok:
-			return OutcomeRedelivered // changed meanwhile: someone finished it
+			return OutcomeSkipped
 		}
 		log.Error("award record failed: an operator retries it once the cause is fixed", "last_error", rec.LastError)
 		return OutcomeFailed
@@ -267,7 +270,7 @@ func (r *Reconciler) award(ctx context.Context, rec award.Record) Outcome {
 		return OutcomeError
 	}
 	if !ok {
-		return OutcomeRedelivered
+		return OutcomeSkipped
 	}
 	key, known := r.cfg.AwardKey(rec.AwardID)
 	if !known {
@@ -304,7 +307,7 @@ func (r *Reconciler) rebate(ctx context.Context, o rebate.Order) Outcome {
 			log.Warn("rebate order not moved to failed", "err", err)
 			return OutcomeError
 		case !ok:
-			return OutcomeRedelivered
+			return OutcomeSkipped
 		}
 		log.Error("rebate order failed", "reason", reason)
 		return OutcomeFailed
@@ -319,7 +322,7 @@ func (r *Reconciler) rebate(ctx context.Context, o rebate.Order) Outcome {
 		return OutcomeError
 	}
 	if !ok {
-		return OutcomeRedelivered
+		return OutcomeSkipped
 	}
 	o.Updated = time.UnixMilli(now.UnixMilli()) // as Retake left it, for a Fail below
 	out, err := r.cfg.RebateDeliverer.Deliver(ctx, rebate.SendRebate{
