@@ -28,6 +28,7 @@ import (
 	"github.com/bigmarket/bigmarket/internal/platform/bus"
 	"github.com/bigmarket/bigmarket/internal/platform/lease"
 	"github.com/bigmarket/bigmarket/internal/rebate"
+	"github.com/bigmarket/bigmarket/internal/reconcile"
 	"github.com/bigmarket/bigmarket/internal/store/activitydb"
 	"github.com/bigmarket/bigmarket/internal/store/awarddb"
 	"github.com/bigmarket/bigmarket/internal/store/campaigndb"
@@ -67,6 +68,10 @@ type App struct {
 	Owner string
 
 	busDown bool // the broker was unreachable at start: Start keeps trying
+
+	// deliverer delivers award records; reconciler finishes those left behind.
+	deliverer  *award.Deliverer
+	reconciler *reconcile.Reconciler
 
 	stop func()
 	wg   sync.WaitGroup
@@ -140,16 +145,21 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 	}
 	a.metrics = newMetrics(reg, a)
 	deliverer, err := award.NewDeliverer(award.DelivererConfig{
-		Store:    awarddb.NewDeliveries(a.db, records, credits),
-		Webhooks: webhooks(cfg),
-		NewID:    ids.Next,
-		Now:      now,
-		OnResult: a.metrics.delivered,
-		Logger:   log,
+		Store:          awarddb.NewDeliveries(a.db, records, credits),
+		Webhooks:       webhooks(cfg),
+		WebhookTimeout: cfg.Delivery.WebhookTimeout,
+		WebhookWorkers: cfg.Delivery.WebhookWorkers,
+		WebhookQueue:   cfg.Delivery.WebhookQueue,
+		ClaimTimeout:   cfg.Delivery.ClaimTimeout,
+		NewID:          ids.Next,
+		Now:            now,
+		OnResult:       a.metrics.delivered,
+		Logger:         log,
 	})
 	if err != nil {
 		return nil, err
 	}
+	a.deliverer = deliverer
 	if err := a.bus.Subscribe(outbox.TopicSendAward, deliverer.Handle); err != nil {
 		return nil, err
 	}
@@ -190,6 +200,22 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		return nil, err
 	}
 	if err := a.bus.Subscribe(outbox.TopicSendRebate, rebateDeliverer.Handle); err != nil {
+		return nil, err
+	}
+	if a.reconciler, err = reconcile.New(reconcile.Config{
+		Awards:          records,
+		Deliverer:       deliverer,
+		AwardKey:        a.awardKey,
+		ClaimTimeout:    deliverer.ClaimTimeout(),
+		Rebates:         rebates,
+		RebateDeliverer: rebateDeliverer,
+		Deadline:        cfg.Reconcile.Deadline,
+		MaxAttempts:     cfg.Reconcile.MaxAttempts,
+		Batch:           cfg.Reconcile.Batch,
+		Now:             now,
+		OnResult:        a.metrics.reconciled,
+		Logger:          log,
+	}); err != nil {
 		return nil, err
 	}
 	a.exchange = exchange.NewService(exchange.Config{
@@ -265,6 +291,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		Ops: &opsService{
 			db: a.db, catalog: a.catalog, engine: a.engine, activity: a.activity, activities: activities,
 			records: records, credits: credits, tasks: tasks, relay: a.relay, campaigns: campaigns, now: now,
+			deliverer: deliverer, awardKey: a.awardKey, rebates: rebates, rebateDeliverer: rebateDeliverer,
 			extra: map[string]func(context.Context, string) (any, error){
 				"rebateOrders": func(ctx context.Context, user string) (any, error) {
 					return rebateOrderViews(rebateSvc.Orders(ctx, user, 100))
@@ -315,6 +342,25 @@ func (a *App) Start() {
 			return err
 		}, a.log)
 	})
+	// Award records and rebate orders left unfinished (a message parked, a
+	// claim left by a dead process) are redelivered or failed; one runner.
+	every := a.cfg.Reconcile.Every
+	if every <= 0 {
+		every = 30 * time.Second
+	}
+	a.wg.Go(func() {
+		lease.RunExclusive(ctx, a.lease, "reconcile", a.Owner, max(3*every, time.Minute), every, func(ctx context.Context) error {
+			_, err := a.reconciler.RunOnce(ctx)
+			return err
+		}, a.log)
+	})
+}
+
+// awardKey returns the delivery key of an award of the configuration in
+// force.
+func (a *App) awardKey(id int64) (award.Key, bool) {
+	aw, ok := a.catalog.Current().Awards[id]
+	return aw.Key, ok
 }
 
 // Close stops background work (stock counters are flushed once more), publishes
@@ -337,6 +383,11 @@ func (a *App) Close() error {
 	}
 	if a.bus != nil {
 		errs = append(errs, a.bus.Close())
+	}
+	if a.deliverer != nil {
+		// Webhook awards still queued or in flight: delivered within the
+		// time left, else their claims are given back for the reconciler.
+		errs = append(errs, a.deliverer.Close(ctx))
 	}
 	if a.redis != nil {
 		errs = append(errs, a.redis.Close())

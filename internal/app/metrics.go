@@ -10,12 +10,14 @@ import (
 
 	"github.com/bigmarket/bigmarket/internal/award"
 	"github.com/bigmarket/bigmarket/internal/outbox"
+	"github.com/bigmarket/bigmarket/internal/reconcile"
 )
 
 // metrics are the domain metrics of DESIGN §5 (the HTTP ones live in httpapi).
 type metrics struct {
 	draws      *prometheus.CounterVec
 	deliveries *prometheus.CounterVec
+	reconciles *prometheus.CounterVec
 }
 
 func newMetrics(reg *prometheus.Registry, a *App) *metrics {
@@ -26,10 +28,14 @@ func newMetrics(reg *prometheus.Registry, a *App) *metrics {
 		}, []string{"strategy", "award"}),
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bigmarket_award_deliveries_total",
-			Help: "Award deliveries by outcome (credited, webhook, pending_manual, already_done, config_error, error).",
+			Help: "Award deliveries by outcome (credited, webhook, webhook_queued, pending_manual, already_done, config_error, error).",
 		}, []string{"outcome"}),
+		reconciles: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bigmarket_reconciler_records_total",
+			Help: "Unfinished award records and rebate orders taken by the reconciler, by kind (award, rebate) and outcome (redelivered, pending_manual, failed, error, skipped).",
+		}, []string{"kind", "outcome"}),
 	}
-	reg.MustRegister(m.draws, m.deliveries, &stateCollector{app: a})
+	reg.MustRegister(m.draws, m.deliveries, m.reconciles, &stateCollector{app: a})
 	relayStat := func(name, help string, f func(outbox.RelayStats) int64) {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
 			func() float64 { return float64(f(a.relay.Stats())) }))
@@ -46,6 +52,10 @@ func (m *metrics) drew(strategyID, awardID int64) {
 
 func (m *metrics) delivered(o award.Outcome, _ award.SendAward, _ error) {
 	m.deliveries.WithLabelValues(string(o)).Inc()
+}
+
+func (m *metrics) reconciled(kind string, o reconcile.Outcome) {
+	m.reconciles.WithLabelValues(kind, string(o)).Inc()
 }
 
 // stateCollector reports stock left per award and the outbox backlog by state at

@@ -7,14 +7,18 @@ import (
 	"time"
 
 	"github.com/bigmarket/bigmarket/internal/activity"
+	"github.com/bigmarket/bigmarket/internal/award"
 	"github.com/bigmarket/bigmarket/internal/catalog"
 	"github.com/bigmarket/bigmarket/internal/httpapi"
 	"github.com/bigmarket/bigmarket/internal/outbox"
+	"github.com/bigmarket/bigmarket/internal/rebate"
+	"github.com/bigmarket/bigmarket/internal/reconcile"
 	"github.com/bigmarket/bigmarket/internal/store/activitydb"
 	"github.com/bigmarket/bigmarket/internal/store/awarddb"
 	"github.com/bigmarket/bigmarket/internal/store/campaigndb"
 	"github.com/bigmarket/bigmarket/internal/store/creditdb"
 	"github.com/bigmarket/bigmarket/internal/store/outboxdb"
+	"github.com/bigmarket/bigmarket/internal/store/rebatedb"
 	"github.com/bigmarket/bigmarket/internal/store/sqldb"
 	"github.com/bigmarket/bigmarket/internal/store/strategydb"
 	"github.com/bigmarket/bigmarket/internal/strategy"
@@ -33,6 +37,13 @@ type opsService struct {
 	tasks      *outboxdb.Store
 	relay      *outbox.Relay
 	campaigns  *campaigndb.Store
+	// deliverer redelivers award records an operator retries; awardKey gives
+	// their delivery key.
+	deliverer *award.Deliverer
+	awardKey  func(awardID int64) (award.Key, bool)
+	// rebates and rebateDeliverer serve an operator's rebate retries.
+	rebates         *rebatedb.Store
+	rebateDeliverer *rebate.Deliverer
 	// extra adds per-user sections from other contexts (rebate orders, …).
 	extra map[string]func(ctx context.Context, userID string) (any, error)
 	now   func() time.Time
@@ -113,6 +124,70 @@ func (o *opsService) RetryTask(ctx context.Context, id string) (outbox.Task, err
 	}
 	o.relay.Enqueue(t)
 	return t, nil
+}
+
+// RetryAward resets a failed, pending_manual or unfinished award record (no
+// reconcile attempts counted) and delivers it now, through the same idempotent
+// delivery as send_award; a completed record, or one being delivered, is
+// returned as it is. A failed attempt is stored as the record's last error and
+// leaves it in create, for the reconciler.
+func (o *opsService) RetryAward(ctx context.Context, userID, orderID string) (award.Record, error) {
+	rec, err := o.records.Get(ctx, userID, orderID)
+	if err != nil {
+		return award.Record{}, err
+	}
+	reset, err := o.records.Reset(ctx, userID, orderID, o.now())
+	if err != nil {
+		return award.Record{}, err
+	}
+	if !reset {
+		return o.records.Get(ctx, userID, orderID)
+	}
+	var derr error
+	if key, ok := o.awardKey(rec.AwardID); !ok {
+		derr = fmt.Errorf("retry award record: award[%d]: %w", rec.AwardID, reconcile.ErrUnknownAward)
+	} else {
+		_, derr = o.deliverer.Deliver(ctx, award.SendAward{
+			UserID: rec.UserID, StrategyID: rec.StrategyID, ActivityID: rec.ActivityID, OrderID: rec.OrderID,
+			AwardID: rec.AwardID, AwardTitle: rec.AwardTitle, AwardKey: key, AwardConfig: rec.AwardConfig,
+		})
+	}
+	if derr != nil && !errors.Is(derr, award.ErrConfigNotRange) {
+		if err := o.records.NoteError(ctx, userID, orderID, award.TruncateError(derr)); err != nil {
+			return award.Record{}, errors.Join(derr, err)
+		}
+	}
+	return o.records.Get(ctx, userID, orderID)
+}
+
+// RetryRebate resets a failed or undelivered rebate order (no reconcile
+// attempts counted) and grants it now, through the same idempotent delivery as
+// send_rebate; a completed order is returned as it is. A failed attempt is
+// stored as the order's last error and leaves it in create, for the
+// reconciler.
+func (o *opsService) RetryRebate(ctx context.Context, userID, orderID string) (rebate.Order, error) {
+	ord, err := o.rebates.Get(ctx, userID, orderID)
+	if err != nil {
+		return rebate.Order{}, err
+	}
+	reset, err := o.rebates.Reset(ctx, userID, orderID, o.now())
+	if err != nil {
+		return rebate.Order{}, err
+	}
+	if !reset {
+		return o.rebates.Get(ctx, userID, orderID)
+	}
+	out, derr := o.rebateDeliverer.Deliver(ctx, rebate.SendRebate{
+		UserID: ord.UserID, Behavior: ord.Behavior, Type: ord.Type, Config: ord.Config, BizID: ord.BizID, OrderID: ord.OrderID,
+	})
+	if out == rebate.OutcomeRejected || out == rebate.OutcomeError {
+		if err := o.rebates.NoteError(ctx, userID, orderID, derr.Error()); err != nil {
+			return rebate.Order{}, errors.Join(derr, err)
+		}
+	} else if err := o.rebates.MarkCompleted(ctx, userID, orderID, o.now()); err != nil {
+		return rebate.Order{}, err
+	}
+	return o.rebates.Get(ctx, userID, orderID)
 }
 
 // Stock lists every award of every strategy in force with its configured count,

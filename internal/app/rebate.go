@@ -63,6 +63,8 @@ type rebateOrderView struct {
 	BizID         string `json:"bizId"`
 	State         string `json:"state"`
 	Time          int64  `json:"time"`
+	Attempts      int    `json:"attempts"`
+	LastError     string `json:"lastError"`
 }
 
 func rebateOrderViews(orders []rebate.Order, err error) (any, error) {
@@ -71,7 +73,8 @@ func rebateOrderViews(orders []rebate.Order, err error) (any, error) {
 	}
 	out := make([]rebateOrderView, 0, len(orders))
 	for _, o := range orders {
-		out = append(out, rebateOrderView{o.OrderID, o.Behavior, string(o.Type), o.Config, o.OutBusinessNo, o.BizID, string(o.State), o.Time.UnixMilli()})
+		out = append(out, rebateOrderView{o.OrderID, o.Behavior, string(o.Type), o.Config, o.OutBusinessNo, o.BizID, string(o.State),
+			o.Time.UnixMilli(), o.Attempts, o.LastError})
 	}
 	return out, nil
 }

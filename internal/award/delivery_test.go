@@ -51,6 +51,11 @@ func (f *fixture) deliverer(t *testing.T, cfg award.DelivererConfig) *award.Deli
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		d.Close(ctx)
+	})
 	return d
 }
 

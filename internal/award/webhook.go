@@ -21,8 +21,12 @@ const (
 	// SignatureHeader carries "sha256=" and the hex HMAC-SHA256 of the body
 	// keyed by the webhook's secret (see Sign and VerifySignature).
 	SignatureHeader = "X-Bigmarket-Signature"
-	// DeliveryHeader carries the award order id: the receiver's idempotency key,
-	// since a delivery may be posted more than once.
+	// DeliveryHeader carries the award order id: the receiver's idempotency key.
+	// A record is claimed before its webhook is called, so duplicate messages
+	// never post twice; but a process that dies after the call and before the
+	// record is completed leaves the claim to time out, and the award is then
+	// posted again with the same key. Receivers keep the keys they have
+	// granted and answer 2xx to a repeated one without granting again.
 	DeliveryHeader = "X-Bigmarket-Delivery"
 )
 
@@ -87,9 +91,12 @@ func (d *Deliverer) post(ctx context.Context, w WebhookConfig, sa SendAward) err
 	return fmt.Errorf("webhook %s: %w: %w", w.URL, ErrWebhook, last)
 }
 
-// postOnce posts once and reports whether a failure is worth retrying.
+// postOnce posts once, within WebhookTimeout, and reports whether a failure is
+// worth retrying (a timeout of this call is, if ctx has not ended).
 func (d *Deliverer) postOnce(ctx context.Context, url string, body []byte, sig, orderID string) (retry bool, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	cctx, cancel := context.WithTimeout(ctx, d.cfg.WebhookTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(cctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return false, err
 	}

@@ -64,6 +64,70 @@ type Config struct {
 	// Switches are the dynamic switches' defaults (degradeSwitch,
 	// rateLimiterSwitch, …) used until an operator changes them.
 	Switches map[string]string `yaml:"switches"`
+	// Delivery tunes the delivery of webhook awards.
+	Delivery Delivery `yaml:"delivery"`
+	// Reconcile tunes the reconciler of award records and rebate orders left
+	// unfinished.
+	Reconcile Reconcile `yaml:"reconcile"`
+}
+
+// Delivery tunes award delivery by webhook: webhook awards are claimed in the
+// send_award handler and called by workers of their own, so a slow webhook
+// never delays credit awards.
+type Delivery struct {
+	// WebhookTimeout bounds each webhook call. Zero means 10s.
+	WebhookTimeout time.Duration `yaml:"webhook_timeout"`
+	// WebhookWorkers is the number of concurrent webhook calls per instance.
+	// Zero means 8.
+	WebhookWorkers int `yaml:"webhook_workers"`
+	// WebhookQueue bounds the claimed webhook awards waiting for a worker;
+	// past it the message is redelivered later. Zero means 1024.
+	WebhookQueue int `yaml:"webhook_queue"`
+	// ClaimTimeout is how long a webhook delivery's claim on its record holds
+	// before the reconciler may take the record again (the claimer died). It
+	// must exceed webhook_timeout. Zero means twice the longest delivery (4
+	// calls and their backoffs), at least 1m.
+	ClaimTimeout time.Duration `yaml:"claim_timeout"`
+}
+
+// Reconcile tunes the reconciler: one runner across the fleet that redelivers
+// award records and rebate orders not finished past a deadline, and moves
+// them to failed (with the last error) after its attempts.
+type Reconcile struct {
+	// Deadline is how long after its last change an unfinished record is
+	// redelivered. Zero means 1m; at least 1s.
+	Deadline time.Duration `yaml:"deadline"`
+	// Every is how often the reconciler looks. Zero means 30s; at least 100ms.
+	Every time.Duration `yaml:"every"`
+	// MaxAttempts is how many redeliveries a record gets before it is failed.
+	// Zero means 5.
+	MaxAttempts int `yaml:"max_attempts"`
+	// Batch bounds the records taken per table in one run. Zero means 100.
+	Batch int `yaml:"batch"`
+}
+
+// validateDelivery checks the delivery and reconciler settings.
+func (c Config) validateDelivery(bad func(format string, args ...any)) {
+	d, r := c.Delivery, c.Reconcile
+	if d.WebhookTimeout < 0 || d.ClaimTimeout < 0 || d.WebhookWorkers < 0 || d.WebhookQueue < 0 {
+		bad("delivery: webhook_timeout, claim_timeout, webhook_workers and webhook_queue must not be negative")
+	}
+	timeout := d.WebhookTimeout
+	if timeout == 0 {
+		timeout = 10 * time.Second
+	}
+	if d.ClaimTimeout > 0 && d.ClaimTimeout <= timeout {
+		bad("delivery.claim_timeout %v must exceed the webhook timeout %v", d.ClaimTimeout, timeout)
+	}
+	if r.Deadline != 0 && r.Deadline < time.Second {
+		bad("reconcile.deadline %v: want 0 (1m) or at least 1s", r.Deadline)
+	}
+	if r.Every != 0 && r.Every < 100*time.Millisecond {
+		bad("reconcile.every %v: want 0 (30s) or at least 100ms", r.Every)
+	}
+	if r.MaxAttempts < 0 || r.Batch < 0 {
+		bad("reconcile.max_attempts and reconcile.batch must not be negative")
+	}
 }
 
 // Database selects the SQL engine.
@@ -326,6 +390,7 @@ func (c Config) Validate() error {
 		bad("log_format %q: want text or json", c.LogFormat)
 	}
 	c.validateNumbers(bad)
+	c.validateDelivery(bad)
 	for key, w := range c.Webhooks {
 		if !strings.HasPrefix(w.URL, "http://") && !strings.HasPrefix(w.URL, "https://") {
 			bad("webhooks.%s.url %q: want an http(s) URL", key, w.URL)

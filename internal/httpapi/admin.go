@@ -2,11 +2,14 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
 
+	"github.com/bigmarket/bigmarket/internal/award"
 	"github.com/bigmarket/bigmarket/internal/campaign"
+	"github.com/bigmarket/bigmarket/internal/rebate"
 )
 
 // CampaignService validates, applies and exports campaign files.
@@ -30,6 +33,48 @@ func (s *Server) adminRoutes() {
 	s.adminRoute(http.MethodPost, admin+"campaign/apply", s.campaignApply)
 	s.adminRoute(http.MethodGet, admin+"campaign/export", s.campaignExport)
 	s.adminRoute(http.MethodPost, admin+"strategy/simulate", s.strategySimulate)
+	if s.deps.Ops != nil {
+		s.adminRoute(http.MethodPost, admin+"users/{userId}/awards/{orderId}/retry", s.retryAward)
+		s.adminRoute(http.MethodPost, admin+"users/{userId}/rebates/{orderId}/retry", s.retryRebate)
+	}
+}
+
+// awardRecordViewOf is an award record as operators see it.
+func awardRecordViewOf(a award.Record) awardRecordView {
+	return awardRecordView{OrderID: a.OrderID, ActivityID: a.ActivityID, StrategyID: a.StrategyID, AwardID: a.AwardID,
+		AwardTitle: a.AwardTitle, AwardConfig: a.AwardConfig, State: string(a.State), Time: a.Time.UnixMilli(),
+		Attempts: a.Attempts, LastError: a.LastError}
+}
+
+// retryPath reads and checks the user and order of a retry path.
+func retryPath(r *http.Request) (user, order string, err error) {
+	user, order = r.PathValue("userId"), r.PathValue("orderId")
+	if err := requireUser(user); err != nil {
+		return "", "", err
+	}
+	if order == "" || len(order) > 64 {
+		return "", "", badRequest("orderId is required (at most 64 bytes)")
+	}
+	return user, order, nil
+}
+
+// retryAward redelivers a user's award record now: a failed, pending_manual or
+// unfinished record is reset (no reconcile attempts counted) and delivered; a
+// completed record, or one being delivered, is answered as it is. The answer
+// is the record after the attempt (awardState, lastError).
+func (s *Server) retryAward(r *http.Request) (any, error) {
+	user, order, err := retryPath(r)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := s.deps.Ops.RetryAward(r.Context(), user, order)
+	if errors.Is(err, award.ErrRecordNotFound) {
+		return nil, badRequest("no award record %q of user %q", order, user)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return awardRecordViewOf(rec), nil
 }
 
 func readBody(r *http.Request) ([]byte, error) {
@@ -132,4 +177,37 @@ func (s *Server) strategySimulate(r *http.Request) (any, error) {
 		out[strconv.FormatInt(id, 10)] = n
 	}
 	return simulateResponse{Counts: out}, nil
+}
+
+// rebateOrderView is a rebate order as an operator's retry answers it.
+type rebateOrderView struct {
+	OrderID       string `json:"orderId"`
+	Behavior      string `json:"behaviorType"`
+	Type          string `json:"rebateType"`
+	Config        string `json:"rebateConfig"`
+	OutBusinessNo string `json:"outBusinessNo"`
+	BizID         string `json:"bizId"`
+	State         string `json:"state"`
+	Time          int64  `json:"time"`
+	Attempts      int    `json:"attempts"`
+	LastError     string `json:"lastError"`
+}
+
+// retryRebate redelivers a user's rebate order now: a failed or undelivered
+// order is reset (no reconcile attempts counted) and granted; a completed one
+// is answered as it is. The answer is the order after the attempt.
+func (s *Server) retryRebate(r *http.Request) (any, error) {
+	user, order, err := retryPath(r)
+	if err != nil {
+		return nil, err
+	}
+	o, err := s.deps.Ops.RetryRebate(r.Context(), user, order)
+	if errors.Is(err, rebate.ErrNotFound) {
+		return nil, badRequest("no rebate order %q of user %q", order, user)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return rebateOrderView{o.OrderID, o.Behavior, string(o.Type), o.Config, o.OutBusinessNo, o.BizID, string(o.State),
+		o.Time.UnixMilli(), o.Attempts, o.LastError}, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/bigmarket/bigmarket/internal/credit"
 	"github.com/bigmarket/bigmarket/internal/money"
 	"github.com/bigmarket/bigmarket/internal/outbox"
+	"github.com/bigmarket/bigmarket/internal/rebate"
 )
 
 // OpsService is what the operator endpoints (erp and admin) need.
@@ -22,6 +23,14 @@ type OpsService interface {
 	User(ctx context.Context, userID string) (UserData, error)
 	Tasks(ctx context.Context, state outbox.State, limit int) ([]outbox.Task, error)
 	RetryTask(ctx context.Context, messageID string) (outbox.Task, error)
+	// RetryAward redelivers userID's award record orderID now (see the admin
+	// endpoint users/{userId}/awards/{orderId}/retry) and returns it as it is
+	// after the attempt; an error wrapping award.ErrRecordNotFound when none.
+	RetryAward(ctx context.Context, userID, orderID string) (award.Record, error)
+	// RetryRebate redelivers userID's rebate order orderID now (see the admin
+	// endpoint users/{userId}/rebates/{orderId}/retry) and returns it as it is
+	// after the attempt; an error wrapping rebate.ErrNotFound when none.
+	RetryRebate(ctx context.Context, userID, orderID string) (rebate.Order, error)
 	Stock(ctx context.Context) ([]StockRow, error)
 }
 
@@ -203,6 +212,9 @@ type awardRecordView struct {
 	AwardConfig string `json:"awardConfig"`
 	State       string `json:"awardState"`
 	Time        int64  `json:"awardTime"`
+	// Attempts and LastError tell an operator why a record is not completed.
+	Attempts  int    `json:"attempts"`
+	LastError string `json:"lastError"`
 }
 
 type creditOrderView struct {
@@ -232,7 +244,7 @@ func (s *Server) userLookup(r *http.Request) (any, error) {
 		v.QuotaOrders = append(v.QuotaOrders, quotaOrderView{o.OrderID, o.SKU, o.ActivityID, o.Total, o.Day, o.Month, o.PayAmount, string(o.State), o.OutBusinessNo, o.OrderTime.UnixMilli()})
 	}
 	for _, a := range d.AwardRecords {
-		v.AwardRecords = append(v.AwardRecords, awardRecordView{a.OrderID, a.ActivityID, a.StrategyID, a.AwardID, a.AwardTitle, a.AwardConfig, string(a.State), a.Time.UnixMilli()})
+		v.AwardRecords = append(v.AwardRecords, awardRecordViewOf(a))
 	}
 	for _, o := range d.Ledger {
 		v.Ledger = append(v.Ledger, creditOrderView{o.OrderID, o.TradeName, string(o.TradeType), o.Amount, o.OutBusinessNo, o.Time.UnixMilli()})

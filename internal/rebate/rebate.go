@@ -35,6 +35,8 @@ var (
 	// the same type (their biz ids would collide) or an unknown type. It is a
 	// configuration error; nothing was stored.
 	ErrBadRule = errors.New("rebate: unusable rebate rule")
+	// ErrNotFound reports a rebate order that does not exist.
+	ErrNotFound = errors.New("rebate: order not found")
 )
 
 // Type is what a rebate gives.
@@ -77,6 +79,9 @@ const (
 	OrderCreate OrderState = "create"
 	// OrderCompleted: the credits or quota were granted.
 	OrderCompleted OrderState = "completed"
+	// OrderFailed: the reconciler gave up after its attempts (LastError says
+	// why); an operator looks into it.
+	OrderFailed OrderState = "failed"
 )
 
 // Limits of the identifiers of a rebate. The biz id becomes the out_business_no
@@ -109,6 +114,14 @@ type Order struct {
 	State OrderState
 	// Time is when the order was made; the store writes it as create time.
 	Time time.Time
+	// Attempts counts the reconciler's delivery attempts of an order left
+	// undelivered (zero for an order delivered at once).
+	Attempts int
+	// LastError is the last delivery failure the reconciler saw, "" if none.
+	LastError string
+	// Updated is the time of the order's last change; zero when not read from
+	// storage.
+	Updated time.Time
 }
 
 // BizID returns the unique key of a rebate order, in the original platform's

@@ -79,8 +79,31 @@ func (s *Store) insert(ctx context.Context, ex execer, r sqldb.Route, rec award.
 	return nil
 }
 
-const qListByUser = `SELECT user_id, activity_id, strategy_id, order_id, award_id, award_title, award_config,
-	award_amount, stock_taken, award_time, award_state
+// recordColumns are the columns scanRecord reads, in its order.
+const recordColumns = `user_id, activity_id, strategy_id, order_id, award_id, award_title, award_config,
+	award_amount, stock_taken, award_time, award_state, attempts, last_error, update_time`
+
+// scanner is what *sql.Row and *sql.Rows offer.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// scanRecord reads one row of recordColumns.
+func scanRecord(sc scanner) (award.Record, error) {
+	var rec award.Record
+	var amount, taken, ms, updated int64
+	var state string
+	err := sc.Scan(&rec.UserID, &rec.ActivityID, &rec.StrategyID, &rec.OrderID, &rec.AwardID, &rec.AwardTitle,
+		&rec.AwardConfig, &amount, &taken, &ms, &state, &rec.Attempts, &rec.LastError, &updated)
+	if err != nil {
+		return award.Record{}, err
+	}
+	rec.Amount, rec.StockTaken, rec.State = money.FromCents(amount), taken != 0, award.RecordState(state)
+	rec.Time, rec.Updated = time.UnixMilli(ms), time.UnixMilli(updated)
+	return rec, nil
+}
+
+const qListByUser = `SELECT ` + recordColumns + `
 	FROM user_award_record{{suffix}} WHERE user_id = ? ORDER BY award_time DESC, id DESC LIMIT ?`
 
 // ListByUser returns userID's award records, newest first (by award time, then
@@ -99,15 +122,10 @@ func (s *Store) ListByUser(ctx context.Context, userID string, limit int) ([]awa
 	defer rows.Close()
 	out := []award.Record{}
 	for rows.Next() {
-		var rec award.Record
-		var amount, taken, ms int64
-		var state string
-		err := rows.Scan(&rec.UserID, &rec.ActivityID, &rec.StrategyID, &rec.OrderID, &rec.AwardID, &rec.AwardTitle,
-			&rec.AwardConfig, &amount, &taken, &ms, &state)
+		rec, err := scanRecord(rows)
 		if err != nil {
 			return nil, fmt.Errorf("list award records: user[%s]: %w", userID, err)
 		}
-		rec.Amount, rec.StockTaken, rec.Time, rec.State = money.FromCents(amount), taken != 0, time.UnixMilli(ms), award.RecordState(state)
 		out = append(out, rec)
 	}
 	if err := rows.Err(); err != nil {

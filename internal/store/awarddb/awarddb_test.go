@@ -21,7 +21,7 @@ func record(user, order string, at time.Time) award.Record {
 	return award.Record{
 		UserID: user, ActivityID: 100301, StrategyID: 100006, OrderID: order, AwardID: 101,
 		AwardTitle: "随机积分", AwardConfig: "37.25", Amount: money.FromCents(3725), StockTaken: true,
-		State: award.RecordCreate, Time: time.UnixMilli(at.UnixMilli()),
+		State: award.RecordCreate, Time: time.UnixMilli(at.UnixMilli()), Updated: time.UnixMilli(at.UnixMilli()),
 	}
 }
 

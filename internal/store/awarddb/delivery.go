@@ -9,23 +9,17 @@ import (
 
 	"github.com/bigmarket/bigmarket/internal/award"
 	"github.com/bigmarket/bigmarket/internal/credit"
-	"github.com/bigmarket/bigmarket/internal/money"
 	"github.com/bigmarket/bigmarket/internal/store/sqldb"
 )
 
-const qGet = `SELECT user_id, activity_id, strategy_id, order_id, award_id, award_title, award_config,
-	award_amount, stock_taken, award_time, award_state
+const qGet = `SELECT ` + recordColumns + `
 	FROM user_award_record{{suffix}} WHERE order_id = ? AND user_id = ?`
 
 // Get returns userID's award record of orderID. It returns an error wrapping
 // award.ErrRecordNotFound and sqldb.ErrNotFound when there is none.
 func (s *Store) Get(ctx context.Context, userID, orderID string) (award.Record, error) {
 	r := s.db.Route(userID)
-	var rec award.Record
-	var amount, taken, ms int64
-	var state string
-	err := s.db.Shard(r.Shard).Read().QueryRowContext(ctx, r.SQL(qGet), orderID, userID).Scan(&rec.UserID, &rec.ActivityID,
-		&rec.StrategyID, &rec.OrderID, &rec.AwardID, &rec.AwardTitle, &rec.AwardConfig, &amount, &taken, &ms, &state)
+	rec, err := scanRecord(s.db.Shard(r.Shard).Read().QueryRowContext(ctx, r.SQL(qGet), orderID, userID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return award.Record{}, fmt.Errorf("get award record: user[%s] order[%s]: %w: %w", userID, orderID,
 			award.ErrRecordNotFound, sqldb.ErrNotFound)
@@ -33,7 +27,6 @@ func (s *Store) Get(ctx context.Context, userID, orderID string) (award.Record, 
 	if err != nil {
 		return award.Record{}, fmt.Errorf("get award record: user[%s] order[%s]: %w", userID, orderID, err)
 	}
-	rec.Amount, rec.StockTaken, rec.Time, rec.State = money.FromCents(amount), taken != 0, time.UnixMilli(ms), award.RecordState(state)
 	return rec, nil
 }
 
@@ -55,15 +48,82 @@ func (s *Store) SetStateTx(ctx context.Context, tx *sql.Tx, r sqldb.Route, userI
 }
 
 func (s *Store) setState(ctx context.Context, ex execer, r sqldb.Route, userID, orderID string, from, to award.RecordState, now time.Time) (bool, error) {
-	res, err := ex.ExecContext(ctx, r.SQL(qSetState), string(to), now.UnixMilli(), orderID, userID, string(from))
+	ok, err := changed(ex.ExecContext(ctx, r.SQL(qSetState), string(to), now.UnixMilli(), orderID, userID, string(from)))
 	if err != nil {
 		return false, fmt.Errorf("set award record state: user[%s] order[%s] %s→%s: %w", userID, orderID, from, to, err)
+	}
+	return ok, nil
+}
+
+// changed reports whether a conditional UPDATE changed a row.
+func changed(res sql.Result, err error) (bool, error) {
+	if err != nil {
+		return false, err
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, fmt.Errorf("set award record state: user[%s] order[%s] %s→%s: %w", userID, orderID, from, to, err)
+		return false, err
 	}
 	return n > 0, nil
+}
+
+const qClaim = `UPDATE user_award_record{{suffix}} SET award_state = ?, claim_owner = ?, update_time = ?
+	WHERE order_id = ? AND user_id = ? AND (award_state = ? OR (award_state = ? AND update_time < ?))`
+
+// Claim moves userID's record of orderID to award.RecordDelivering for owner,
+// with update (claim) time now, from award.RecordCreate or from a claim made
+// before staleBefore, and reports whether it did. Concurrent callers see at
+// most one true.
+func (s *Store) Claim(ctx context.Context, userID, orderID, owner string, now, staleBefore time.Time) (bool, error) {
+	r := s.db.Route(userID)
+	ok, err := changed(s.db.Shard(r.Shard).Write().ExecContext(ctx, r.SQL(qClaim), string(award.RecordDelivering), owner,
+		now.UnixMilli(), orderID, userID, string(award.RecordCreate), string(award.RecordDelivering), staleBefore.UnixMilli()))
+	if err != nil {
+		return false, fmt.Errorf("claim award record: user[%s] order[%s]: %w", userID, orderID, err)
+	}
+	return ok, nil
+}
+
+const qCompleteClaimed = `UPDATE user_award_record{{suffix}} SET award_state = ?, claim_owner = '', update_time = ?
+	WHERE order_id = ? AND user_id = ? AND award_state IN (?, ?)`
+
+// CompleteClaimed moves userID's record of orderID to award.RecordCompleted
+// after its delivery succeeded, from award.RecordDelivering (whoever holds the
+// claim: the award was delivered) or award.RecordCreate (a claim taken over
+// and released meanwhile), and reports whether it did.
+func (s *Store) CompleteClaimed(ctx context.Context, userID, orderID string, now time.Time) (bool, error) {
+	r := s.db.Route(userID)
+	ok, err := changed(s.db.Shard(r.Shard).Write().ExecContext(ctx, r.SQL(qCompleteClaimed), string(award.RecordCompleted),
+		now.UnixMilli(), orderID, userID, string(award.RecordDelivering), string(award.RecordCreate)))
+	if err != nil {
+		return false, fmt.Errorf("complete claimed award record: user[%s] order[%s]: %w", userID, orderID, err)
+	}
+	return ok, nil
+}
+
+const qRelease = `UPDATE user_award_record{{suffix}} SET award_state = ?, claim_owner = '', last_error = ?, update_time = ?
+	WHERE order_id = ? AND user_id = ? AND award_state = ? AND claim_owner = ?`
+
+// Release gives back owner's claim on userID's record of orderID after a
+// failed delivery: the record returns to award.RecordCreate with lastErr (cut
+// to award.MaxLastErrorLen) as its last error. It reports whether it did
+// (false: the claim is no longer owner's).
+func (s *Store) Release(ctx context.Context, userID, orderID, owner, lastErr string, now time.Time) (bool, error) {
+	r := s.db.Route(userID)
+	ok, err := changed(s.db.Shard(r.Shard).Write().ExecContext(ctx, r.SQL(qRelease), string(award.RecordCreate),
+		truncate(lastErr), now.UnixMilli(), orderID, userID, string(award.RecordDelivering), owner))
+	if err != nil {
+		return false, fmt.Errorf("release award record claim: user[%s] order[%s]: %w", userID, orderID, err)
+	}
+	return ok, nil
+}
+
+// truncate cuts a stored error message to award.MaxLastErrorLen bytes.
+func truncate(msg string) string {
+	if len(msg) <= award.MaxLastErrorLen {
+		return msg
+	}
+	return award.TruncateError(errors.New(msg))
 }
 
 // CreditTx applies a credit order inside a caller's transaction: creditdb.Store.
@@ -95,6 +155,21 @@ func (d *Deliveries) Get(ctx context.Context, userID, orderID string) (award.Rec
 // SetState implements award.DeliveryStore.
 func (d *Deliveries) SetState(ctx context.Context, userID, orderID string, from, to award.RecordState, now time.Time) (bool, error) {
 	return d.records.SetState(ctx, userID, orderID, from, to, now)
+}
+
+// Claim implements award.DeliveryStore.
+func (d *Deliveries) Claim(ctx context.Context, userID, orderID, owner string, now, staleBefore time.Time) (bool, error) {
+	return d.records.Claim(ctx, userID, orderID, owner, now, staleBefore)
+}
+
+// CompleteClaimed implements award.DeliveryStore.
+func (d *Deliveries) CompleteClaimed(ctx context.Context, userID, orderID string, now time.Time) (bool, error) {
+	return d.records.CompleteClaimed(ctx, userID, orderID, now)
+}
+
+// Release implements award.DeliveryStore.
+func (d *Deliveries) Release(ctx context.Context, userID, orderID, owner, lastErr string, now time.Time) (bool, error) {
+	return d.records.Release(ctx, userID, orderID, owner, lastErr, now)
 }
 
 // CreditAndComplete implements award.DeliveryStore: in one transaction on

@@ -139,8 +139,12 @@ func (s *Store) ExistsByOutBusinessNo(ctx context.Context, userID, behavior, out
 	return false, fmt.Errorf("rebate order exists: user[%s] behavior[%s] out_business_no[%s]: %w", userID, behavior, outBusinessNo, err)
 }
 
-const qList = `SELECT user_id, order_id, behavior_type, rebate_desc, rebate_type, rebate_config, out_business_no, biz_id,
-	state, create_time FROM user_behavior_rebate_order{{suffix}} WHERE user_id = ? ORDER BY create_time DESC, id DESC LIMIT ?`
+// orderColumns are the columns scanOrder reads, in its order.
+const orderColumns = `user_id, order_id, behavior_type, rebate_desc, rebate_type, rebate_config, out_business_no, biz_id,
+	state, create_time, attempts, last_error, update_time`
+
+const qList = `SELECT ` + orderColumns + ` FROM user_behavior_rebate_order{{suffix}}
+	WHERE user_id = ? ORDER BY create_time DESC, id DESC LIMIT ?`
 
 // ListByUser implements rebate.Storer: userID's rebate orders, newest first
 // (by time, then insertion). limit ≤ 0 means DefaultListLimit; it is capped at
@@ -158,12 +162,11 @@ func (s *Store) ListByUser(ctx context.Context, userID string, limit int) ([]reb
 	defer rows.Close()
 	out := []rebate.Order{}
 	for rows.Next() {
-		var row orderRow
-		if err := rows.Scan(&row.userID, &row.orderID, &row.behavior, &row.desc, &row.typ, &row.config,
-			&row.outBusinessNo, &row.bizID, &row.state, &row.createTime); err != nil {
+		o, err := scanOrder(rows)
+		if err != nil {
 			return nil, fmt.Errorf("list rebate orders: user[%s]: %w", userID, err)
 		}
-		out = append(out, row.order())
+		out = append(out, o)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list rebate orders: user[%s]: %w", userID, err)
@@ -189,14 +192,25 @@ func (s *Store) MarkCompleted(ctx context.Context, userID, orderID string, now t
 
 // orderRow is a user_behavior_rebate_order row as scanned.
 type orderRow struct {
-	userID, orderID, behavior, desc, typ, config, outBusinessNo, bizID, state string
-	createTime                                                                int64
+	userID, orderID, behavior, desc, typ, config, outBusinessNo, bizID, state, lastError string
+	createTime, updateTime                                                               int64
+	attempts                                                                             int
+}
+
+// scanOrder reads one row of orderColumns.
+func scanOrder(rows *sql.Rows) (rebate.Order, error) {
+	var r orderRow
+	if err := rows.Scan(&r.userID, &r.orderID, &r.behavior, &r.desc, &r.typ, &r.config, &r.outBusinessNo, &r.bizID,
+		&r.state, &r.createTime, &r.attempts, &r.lastError, &r.updateTime); err != nil {
+		return rebate.Order{}, err
+	}
+	return r.order(), nil
 }
 
 func (r orderRow) order() rebate.Order {
 	return rebate.Order{
 		UserID: r.userID, OrderID: r.orderID, Behavior: r.behavior, RebateDesc: r.desc, Type: rebate.Type(r.typ),
 		Config: r.config, OutBusinessNo: r.outBusinessNo, BizID: r.bizID, State: rebate.OrderState(r.state),
-		Time: time.UnixMilli(r.createTime),
+		Time: time.UnixMilli(r.createTime), Attempts: r.attempts, LastError: r.lastError, Updated: time.UnixMilli(r.updateTime),
 	}
 }

@@ -24,7 +24,7 @@ func order(user, id string, typ rebate.Type, obn string, at time.Time) rebate.Or
 	return rebate.Order{
 		UserID: user, OrderID: "o-" + id, Behavior: rebate.BehaviorSign, RebateDesc: "签到返利",
 		Type: typ, Config: "10", OutBusinessNo: obn, BizID: rebate.BizID(user, typ, obn),
-		State: rebate.OrderCreate, Time: at,
+		State: rebate.OrderCreate, Time: at, Updated: at,
 	}
 }
 
