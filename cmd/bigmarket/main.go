@@ -5,6 +5,7 @@
 //	bigmarket migrate                       apply the database migrations
 //	bigmarket campaign validate|apply FILE  check or apply a campaign file
 //	bigmarket campaign export [FILE]        write the stored campaign (stdout without FILE)
+//	bigmarket import legacy …              move in from the original Java platform's MySQL
 //	bigmarket loadtest [flags]              drive activity/draw over HTTP, report, check stock
 //	bigmarket version                       print the version
 //
@@ -43,6 +44,10 @@ Usage:
   bigmarket campaign validate [--config FILE] FILE    check a campaign file
   bigmarket campaign apply [--config FILE] FILE       apply a campaign file
   bigmarket campaign export [--config FILE] [FILE]    write the stored campaign
+  bigmarket import legacy --config-dsn DSN [--out FILE] [--apply]
+                                                      campaign from the Java platform's MySQL
+  bigmarket import legacy users --shard-dsns DSN,… [--tables-per-shard M] [--dry-run]
+                                                      its users, accounts, orders and credits
   bigmarket loadtest [--url URL] [--concurrency N] [--duration D] …
                                                       drive activity/draw and report
   bigmarket version                                   print the version
@@ -66,6 +71,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdMigrate(ctx, rest, getenv, stdout, stderr)
 	case "campaign":
 		return cmdCampaign(ctx, rest, getenv, stdout, stderr)
+	case "import":
+		return cmdImport(ctx, rest, getenv, stdout, stderr)
 	case "loadtest":
 		return cmdLoadtest(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version":
