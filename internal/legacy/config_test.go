@@ -255,7 +255,7 @@ func TestConfigImportWeightMatchAndStock(t *testing.T) {
 // with table and row id, and there is no file.
 func TestConfigImportReportsBadRows(t *testing.T) {
 	l := loadLegacy(t, "bmlegacy_bad_", "big_market.sql")
-	l.exec(t,
+	l.Exec(t,
 		"INSERT INTO strategy_rule (id, strategy_id, award_id, rule_type, rule_model, rule_value, rule_desc) VALUES (6, 100006, NULL, 1, 'rule_random', '1,100', 'x')",
 		"UPDATE strategy_award SET award_id = 999 WHERE id = 23",
 		"UPDATE strategy SET rule_models = 'rule_blacklist,rule_weight,rule_vip' WHERE id = 1",

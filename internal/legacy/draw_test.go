@@ -63,7 +63,7 @@ func draw(t *testing.T, h http.Handler, user string, act int64) string {
 func TestImportedUsersDraw(t *testing.T) {
 	f := loadFixture(t)
 	today := time.Now().In(shanghai(t)).Format("2006-01-02")
-	f.users[0].exec(t, "INSERT INTO raffle_activity_account_day (user_id, activity_id, day, day_count, day_count_surplus) VALUES ('lg_bob', 100301, '"+today+"', 100, 0)")
+	f.Users[0].Exec(t, "INSERT INTO raffle_activity_account_day (user_id, activity_id, day, day_count, day_count_surplus) VALUES ('lg_bob', 100301, '"+today+"', 100, 0)")
 
 	dir := t.TempDir()
 	cfg := config.Default()

@@ -13,6 +13,7 @@ import (
 	"github.com/bigmarket/bigmarket/internal/award"
 	"github.com/bigmarket/bigmarket/internal/campaign"
 	"github.com/bigmarket/bigmarket/internal/legacy"
+	"github.com/bigmarket/bigmarket/internal/legacy/legacytest"
 	"github.com/bigmarket/bigmarket/internal/outbox"
 	"github.com/bigmarket/bigmarket/internal/rebate"
 	"github.com/bigmarket/bigmarket/internal/store/activitydb"
@@ -25,27 +26,17 @@ import (
 	"github.com/bigmarket/bigmarket/internal/store/sqldb/sqldbtest"
 )
 
-// legacyFixture is the original platform's databases built from the fixtures:
-// the config database and the two user databases.
-type legacyFixture struct {
-	config legacyDB
-	users  []legacyDB
-}
+// legacyFixture is the original platform's databases built from the fixtures.
+type legacyFixture struct{ legacytest.Fixture }
 
 func loadFixture(t *testing.T) legacyFixture {
 	t.Helper()
-	return legacyFixture{
-		config: loadLegacy(t, "bmlegacy_cfg_", "big_market.sql"),
-		users: []legacyDB{
-			loadLegacy(t, "bmlegacy_u1_", "user_schema.sql", "big_market_01.sql"),
-			loadLegacy(t, "bmlegacy_u2_", "user_schema.sql", "big_market_02.sql"),
-		},
-	}
+	return legacyFixture{legacytest.LoadFixture(t)}
 }
 
 func (f legacyFixture) sources() []legacy.Source {
 	var out []legacy.Source
-	for i, u := range f.users {
+	for i, u := range f.Users {
 		out = append(out, legacy.Source{Name: fmt.Sprintf("big_market_%02d", i+1), DB: u.DB})
 	}
 	return out
@@ -56,7 +47,7 @@ func (f legacyFixture) sources() []legacy.Source {
 func applyConfig(t *testing.T, f legacyFixture, dst *sqldb.DB) *campaign.Campaign {
 	t.Helper()
 	ctx := context.Background()
-	res := readConfig(t, f.config, legacy.ConfigOptions{})
+	res := readConfig(t, f.Config, legacy.ConfigOptions{})
 	if len(res.Problems) > 0 {
 		t.Fatalf("config problems: %v", res.Problems)
 	}
@@ -256,7 +247,7 @@ func TestUsersImport(t *testing.T) {
 // the whole user out, reported, with none of its rows written.
 func TestUsersImportConflictLeavesUserOut(t *testing.T) {
 	f := loadFixture(t)
-	f.users[1].exec(t, "UPDATE user_credit_order_002 SET out_business_no = 'alice_sign_20240601' WHERE order_id = '300000000001'")
+	f.Users[1].Exec(t, "UPDATE user_credit_order_002 SET out_business_no = 'alice_sign_20240601' WHERE order_id = '300000000001'")
 	dst := sqldbtest.OpenSQLite(t)
 	c := applyConfig(t, f, dst)
 	rep := importUsers(t, f.sources(), dst, c, false)
