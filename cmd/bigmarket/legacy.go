@@ -181,7 +181,7 @@ func printReport(w io.Writer, rep *legacy.Report) {
 		t := rep.Tables[n]
 		fmt.Fprintf(w, "  %-30s read %6d  inserted %6d  already present %6d\n", n, t.Read, t.Inserted, t.Present)
 	}
-	fmt.Fprintf(w, "  send_award tasks created: %d\n", rep.Tasks)
+	fmt.Fprintf(w, "  outbox tasks created: send_award %d, send_rebate %d\n", rep.Tasks["send_award"], rep.Tasks["send_rebate"])
 	for _, s := range rep.Skipped {
 		fmt.Fprintln(w, "skipped:", s)
 	}

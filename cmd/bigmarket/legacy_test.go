@@ -51,7 +51,7 @@ func TestImportLegacyCommands(t *testing.T) {
 	if err := run(ctx, []string{"import", "legacy", "users", "--shard-dsns", dsns, "--tables-per-shard", "4"}, env, &out, &errOut); err != nil {
 		t.Fatalf("import legacy users: %v %s", err, out.String())
 	}
-	for _, want := range []string{"users: 3 imported, 1 skipped\n", "user_credit_order", "send_award tasks created: 2",
+	for _, want := range []string{"users: 3 imported, 1 skipped\n", "user_credit_order", "outbox tasks created: send_award 2, send_rebate 1",
 		"skipped: " + f.Users[0].Name + ".raffle_activity_account[3] user lg_dave: activity 999999 is not in bigmarket's campaign"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("users output %q: want %q", out.String(), want)
@@ -61,8 +61,8 @@ func TestImportLegacyCommands(t *testing.T) {
 	if err := run(ctx, []string{"import", "legacy", "users", "--shard-dsns", dsns}, env, &out, &errOut); err != nil {
 		t.Fatalf("second import legacy users: %v %s", err, out.String())
 	}
-	if !strings.Contains(out.String(), "send_award tasks created: 0") || strings.Contains(out.String(), "inserted      1") ||
-		!strings.Contains(out.String(), "user_credit_order              read      6  inserted      0  already present      6") {
+	if !strings.Contains(out.String(), "outbox tasks created: send_award 0, send_rebate 0") || strings.Contains(out.String(), "inserted      1") ||
+		!strings.Contains(out.String(), "user_credit_order              read      7  inserted      0  already present      7") {
 		t.Errorf("second run output %q: want nothing inserted", out.String())
 	}
 

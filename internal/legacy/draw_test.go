@@ -58,8 +58,8 @@ func draw(t *testing.T, h http.Handler, user string, act int64) string {
 // TestImportedUsersDraw imports the fixture into an embedded bigmarket, wires
 // the whole service and draws: each user draws exactly the quota they had in
 // the original (alice: an undrawn raffle order plus 3 left; bob: nothing left
-// today; carol: 5 left on 100401), and alice's award the original had not
-// delivered yet is delivered by the outbox.
+// today; carol: 5 left on 100401), and what the original had not delivered yet
+// (alice's award, carol's sign-in rebate) is delivered by the outbox.
 func TestImportedUsersDraw(t *testing.T) {
 	f := loadFixture(t)
 	today := time.Now().In(shanghai(t)).Format("2006-01-02")
@@ -118,5 +118,16 @@ func TestImportedUsersDraw(t *testing.T) {
 		})
 		paid := slices.ContainsFunc(d.Ledger, func(o ledgerLine) bool { return o.OutBusinessNo == "319208617374" })
 		return done && paid
+	})
+	// Carol's sign-in rebate the original had not delivered: credited once.
+	testsvc.Eventually(t, "carol's pending legacy rebate delivered", func() bool {
+		env := call(t, h, "GET", "/api/admin/v1/users/lg_carol", "", true)
+		var d struct {
+			Ledger []ledgerLine `json:"ledger"`
+		}
+		if err := json.Unmarshal(env.Data, &d); err != nil {
+			t.Fatalf("users/lg_carol: %s %s", env.Code, env.Data)
+		}
+		return slices.ContainsFunc(d.Ledger, func(o ledgerLine) bool { return o.OutBusinessNo == "lg_carol_integral_20241008" })
 	})
 }

@@ -85,7 +85,7 @@ type Report struct {
 	Users        int                    `json:"users"`        // users imported
 	UsersSkipped int                    `json:"usersSkipped"` // users left out (see Skipped)
 	Tables       map[string]*TableCount `json:"tables"`       // by bigmarket table
-	Tasks        int                    `json:"sendAwardTasks"`
+	Tasks        map[string]int         `json:"tasks"`        // outbox tasks created, by topic
 	Skipped      []Skip                 `json:"skipped"`
 }
 
@@ -107,7 +107,6 @@ const (
 	tRebateOrder  = "user_behavior_rebate_order"
 	tCreditAcct   = "user_credit_account"
 	tCreditOrder  = "user_credit_order"
-	tTask         = "task"
 )
 
 // kind is one legacy user table (base name, split or not) and the columns read
@@ -179,7 +178,11 @@ type usersImporter struct {
 //
 // An award record the original had not delivered yet (state create) arrives in
 // state create with a send_award outbox task (dated at the award time), which
-// the outbox retry job publishes and the award deliverer completes.
+// the outbox retry job publishes and the award deliverer completes. A behaviour
+// rebate order is delivered when the user's credit or quota orders carry its biz
+// id as out_business_no (the original's delivery does so); one that is not
+// arrives in state create with a send_rebate task. Both deliveries are
+// idempotent, so a reconciler redelivering them as well grants once.
 //
 // c is bigmarket's stored campaign (apply the imported config first): it names
 // the known activities and the awards' keys and configs.
@@ -208,7 +211,7 @@ func ImportUsers(ctx context.Context, sources []Source, dst *sqldb.DB, c *campai
 		acts: map[int64]activity.Activity{}, awards: map[int64]award.Award{},
 		records: awarddb.New(dst), tasks: outboxdb.New(dst),
 		q:   newQueries(),
-		rep: &Report{DryRun: opts.DryRun, Tables: map[string]*TableCount{}, Skipped: []Skip{}},
+		rep: &Report{DryRun: opts.DryRun, Tables: map[string]*TableCount{}, Tasks: map[string]int{}, Skipped: []Skip{}},
 	}
 	for _, a := range c.Activities {
 		im.acts[a.ID] = a
@@ -360,9 +363,12 @@ type op struct {
 	args    []any
 	exists  string
 	keyArgs []any
-	// record and task, for award records: written through the stores.
+	// record is an award record, written through awarddb.
 	record *award.Record
-	task   *outbox.Task
+	// task is the outbox task that finishes the row (send_award for an
+	// undelivered award record, send_rebate for an undelivered rebate order),
+	// written with it.
+	task *outbox.Task
 }
 
 // errDryRun rolls a dry run's transaction back.
@@ -397,9 +403,9 @@ func (im *usersImporter) user(ctx context.Context, userID string, b bundle) erro
 				got.inserted[o.table]++
 				if o.task != nil {
 					if err := im.tasks.InsertTx(ctx, tx, r, *o.task); err != nil {
-						return fmt.Errorf("send_award task for order %s: %w", o.record.OrderID, err)
+						return fmt.Errorf("%s task for %s[%s]: %w", o.task.Topic, o.source, o.row, err)
 					}
-					got.tasks[tTask]++
+					got.tasks[o.task.Topic]++
 				}
 			} else {
 				got.present[o.table]++
@@ -429,7 +435,9 @@ func (im *usersImporter) user(ctx context.Context, userID string, b bundle) erro
 	for t, n := range got.present {
 		im.rep.table(t).Present += n
 	}
-	im.rep.Tasks += got.tasks[tTask]
+	for topic, n := range got.tasks {
+		im.rep.Tasks[topic] += n
+	}
 	return nil
 }
 
@@ -652,17 +660,16 @@ func (im *usersImporter) mapUser(userID string, b bundle) ([]op, []Skip) {
 				string(state), m.ms("create_time", "order_time"), m.ms("update_time", "create_time")}})
 	})
 	each(tAwardRecord, func() { m.awardRecord() })
-	each(tRebateOrder, func() {
-		id := m.text("order_id", maxOrderID, true)
-		typ := rebate.Type(m.cur.s("rebate_type"))
-		if typ != rebate.TypeSKU && typ != rebate.TypeIntegral {
-			m.skip("rebate_type %q: want sku or integral", typ)
+	// The original delivers a rebate with a credit order (integral) or a quota
+	// order (sku) whose out_business_no is the rebate's biz id: a rebate order
+	// without one was not delivered yet.
+	delivered := map[string]bool{}
+	for _, base := range []string{tCreditOrder, tQuotaOrder} {
+		for _, r := range b[base] {
+			delivered[r.s("out_business_no")] = true
 		}
-		m.add(op{table: tRebateOrder, insert: q.rebate, exists: q.rebateX, keyArgs: []any{userID, id},
-			args: []any{userID, id, m.text("behavior_type", 64, true), m.text("rebate_desc", 255, false), string(typ),
-				m.text("rebate_config", 255, true), m.text("out_business_no", maxOutBusinessNo, true), m.text("biz_id", 255, true),
-				string(rebate.OrderCompleted), m.ms("create_time", "update_time"), m.ms("update_time", "create_time")}})
-	})
+	}
+	each(tRebateOrder, func() { m.rebateOrder(delivered) })
 	each(tCreditAcct, func() {
 		total, avail := m.amount("total_amount"), m.amount("available_amount")
 		if total.IsNegative() || avail.IsNegative() {
@@ -696,6 +703,35 @@ func (im *usersImporter) mapUser(userID string, b bundle) ([]op, []Skip) {
 	return m.ops, nil
 }
 
+// rebateOrder maps one behaviour rebate order: completed when the original
+// delivered it, else in create with its send_rebate task.
+func (m *mapper) rebateOrder(delivered map[string]bool) {
+	q := m.im.q
+	id := m.text("order_id", maxOrderID, true)
+	typ := rebate.Type(m.cur.s("rebate_type"))
+	if typ != rebate.TypeSKU && typ != rebate.TypeIntegral {
+		m.skip("rebate_type %q: want sku or integral", typ)
+	}
+	bizID := m.text("biz_id", 255, true)
+	behavior, cfg := m.text("behavior_type", 64, true), m.text("rebate_config", 255, true)
+	at := m.ms("create_time", "update_time")
+	state := rebate.OrderCompleted
+	o := op{table: tRebateOrder, insert: q.rebate, exists: q.rebateX, keyArgs: []any{m.user, id}}
+	if !delivered[bizID] {
+		state = rebate.OrderCreate
+		t, err := outbox.New(m.user, outbox.TopicSendRebate, taskID(outbox.TopicSendRebate, id), rebate.SendRebate{
+			UserID: m.user, Behavior: behavior, Type: typ, Config: cfg, BizID: bizID, OrderID: id,
+		}, time.UnixMilli(at))
+		if err != nil {
+			m.skip("send_rebate task: %v", err)
+		}
+		o.task = &t
+	}
+	o.args = []any{m.user, id, behavior, m.text("rebate_desc", 255, false), string(typ), cfg,
+		m.text("out_business_no", maxOutBusinessNo, true), bizID, string(state), at, m.ms("update_time", "create_time")}
+	m.add(o)
+}
+
 // awardRecord maps one award record; a record not yet delivered gets its
 // send_award task.
 func (m *mapper) awardRecord() {
@@ -720,7 +756,7 @@ func (m *mapper) awardRecord() {
 	}
 	o := op{table: tAwardRecord, record: &rec, exists: m.im.q.recordX, keyArgs: []any{m.user, id}}
 	if state == award.RecordCreate && known && !m.bad {
-		t, err := outbox.New(m.user, outbox.TopicSendAward, taskID(id), award.SendAward{
+		t, err := outbox.New(m.user, outbox.TopicSendAward, taskID(outbox.TopicSendAward, id), award.SendAward{
 			UserID: m.user, StrategyID: rec.StrategyID, ActivityID: rec.ActivityID, OrderID: id,
 			AwardID: awardID, AwardTitle: rec.AwardTitle, AwardKey: aw.Key, AwardConfig: aw.Config,
 		}, rec.Time)
@@ -732,10 +768,10 @@ func (m *mapper) awardRecord() {
 	m.add(o)
 }
 
-// taskID is the message id of an imported record's send_award task: derived
-// from the record's order id, 32 characters, so that a second run names the
-// same task (which it does not write: the record is there already).
-func taskID(orderID string) string {
-	sum := sha256.Sum256([]byte("legacy send_award " + orderID))
+// taskID is the message id of the task an imported row gets: derived from the
+// topic and the row's order id, 32 characters, so that a second run names the
+// same task (which it does not write: the row is there already).
+func taskID(topic, orderID string) string {
+	sum := sha256.Sum256([]byte("legacy " + topic + " " + orderID))
 	return "L" + hex.EncodeToString(sum[:])[:31]
 }

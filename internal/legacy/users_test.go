@@ -95,7 +95,8 @@ func TestUsersImport(t *testing.T) {
 		credits := creditdb.New(dst)
 
 		dry := importUsers(t, f.sources(), dst, c, true)
-		if !dry.DryRun || dry.Users != 3 || dry.UsersSkipped != 1 || tableCount(dry, "user_credit_order").Inserted != 6 || dry.Tasks != 2 {
+		if !dry.DryRun || dry.Users != 3 || dry.UsersSkipped != 1 || tableCount(dry, "user_credit_order").Inserted != 7 ||
+			dry.Tasks["send_award"] != 2 || dry.Tasks["send_rebate"] != 1 {
 			t.Fatalf("dry run report %+v %v", dry, dry.Tables)
 		}
 		if b, _ := credits.Balance(ctx, "lg_alice"); b.Cents() != 0 {
@@ -112,14 +113,14 @@ func TestUsersImport(t *testing.T) {
 		if rep.Users != 3 || rep.UsersSkipped != 1 {
 			t.Fatalf("report %+v", rep)
 		}
-		if got := tableCount(rep, "user_credit_order"); got != (legacy.TableCount{Read: 6, Inserted: 3, Present: 3}) {
-			t.Errorf("user_credit_order %+v, want read 6, inserted 3 (carol), present 3 (alice)", got)
+		if got := tableCount(rep, "user_credit_order"); got != (legacy.TableCount{Read: 7, Inserted: 3, Present: 4}) {
+			t.Errorf("user_credit_order %+v, want read 7, inserted 3 (carol), present 4 (alice)", got)
 		}
 		if got := tableCount(rep, "raffle_activity_account"); got != (legacy.TableCount{Read: 3, Inserted: 1, Present: 2}) {
 			t.Errorf("raffle_activity_account %+v", got)
 		}
-		if rep.Tasks != 1 {
-			t.Errorf("send_award tasks %d in the resumed run, want 1 (carol's)", rep.Tasks)
+		if rep.Tasks["send_award"] != 1 || rep.Tasks["send_rebate"] != 1 {
+			t.Errorf("tasks %v in the resumed run, want carol's send_award and send_rebate", rep.Tasks)
 		}
 		if len(rep.Skipped) != 1 || rep.Skipped[0].User != "lg_dave" || !strings.Contains(rep.Skipped[0].Reason, "activity 999999 is not in bigmarket's campaign") ||
 			!strings.HasPrefix(rep.Skipped[0].Source, "big_market_01.raffle_activity_account") {
@@ -142,9 +143,10 @@ func TestUsersImport(t *testing.T) {
 		}
 		slices.Sort(lines)
 		wantLedger := []string{
-			"100000000001 forward 1000.00 alice_sign_20240601 2024-06-01 09:00:00",
+			"100000000001 forward 10.00 lg_alice_integral_20240601 2024-06-01 09:00:00",
 			"100000000002 forward 234.56 319208617373 2024-06-09 16:40:02",
 			"100000000003 reverse 234.55 alice_sku_20240607 2024-06-07 12:00:00",
+			"100000000004 forward 990.00 alice_topup_20240601 2024-06-01 10:00:00",
 		}
 		if !slices.Equal(lines, wantLedger) {
 			t.Errorf("alice's ledger\n got %q\nwant %q", lines, wantLedger)
@@ -160,7 +162,7 @@ func TestUsersImport(t *testing.T) {
 			if err := dst.Shard(rt.Shard).Read().QueryRow(rt.SQL("SELECT COUNT(*) FROM user_credit_order{{suffix}} WHERE user_id = ?"), "lg_alice").Scan(&n); err != nil {
 				t.Fatal(err)
 			}
-			if want := map[bool]int{true: 3, false: 0}[rt == r]; n != want {
+			if want := map[bool]int{true: 4, false: 0}[rt == r]; n != want {
 				t.Errorf("shard %d table %q holds %d of alice's credit orders, want %d", rt.Shard, rt.Suffix, n, want)
 			}
 		}
@@ -186,9 +188,20 @@ func TestUsersImport(t *testing.T) {
 		}) {
 			t.Errorf("alice's quota orders %+v (%v)", quotas, err)
 		}
+		// Rebate orders: delivered in the original (a credit or quota order
+		// carries the biz id) arrive completed, the other waits for its task.
 		rebates, err := rebatedb.New(dst).ListByUser(ctx, "lg_carol", 10)
-		if err != nil || len(rebates) != 2 || rebates[0].State != rebate.OrderCompleted {
-			t.Errorf("carol's rebate orders %+v (%v)", rebates, err)
+		if err != nil || len(rebates) != 3 {
+			t.Fatalf("carol's rebate orders %+v (%v)", rebates, err)
+		}
+		for _, o := range rebates {
+			want := rebate.OrderCompleted
+			if o.BizID == "lg_carol_integral_20241008" {
+				want = rebate.OrderCreate
+			}
+			if o.State != want {
+				t.Errorf("carol's rebate order %s: state %s, want %s", o.BizID, o.State, want)
+			}
 		}
 
 		// Award records: the undelivered one waits in create with its task.
@@ -208,6 +221,15 @@ func TestUsersImport(t *testing.T) {
 		}
 		var pending []string
 		for _, tk := range tasks {
+			if tk.Topic == outbox.TopicSendRebate {
+				var body struct{ Data rebate.SendRebate }
+				if err := json.Unmarshal(tk.Body, &body); err != nil {
+					t.Fatal(err)
+				}
+				if d := body.Data; d.UserID != "lg_carol" || d.BizID != "lg_carol_integral_20241008" || d.Type != rebate.TypeIntegral || d.Config != "10" || d.OrderID != "400000000003" {
+					t.Errorf("send_rebate task %+v", d)
+				}
+			}
 			if tk.Topic == outbox.TopicSendAward {
 				var body struct{ Data award.SendAward }
 				if err := json.Unmarshal(tk.Body, &body); err != nil {
@@ -229,15 +251,15 @@ func TestUsersImport(t *testing.T) {
 				t.Errorf("second run: %s %+v, want everything present", name, *tc)
 			}
 		}
-		if again.Tasks != 0 || again.Users != 3 {
+		if len(again.Tasks) != 0 || again.Users != 3 {
 			t.Errorf("second run %+v", again)
 		}
 		if b, _ := credits.Balance(ctx, "lg_alice"); b.String() != "1000.01" {
 			t.Errorf("second run changed alice's balance to %s", b)
 		}
 		tasks2, _ := outboxdb.New(dst).List(ctx, "", 1000)
-		if len(tasks2) != 2 {
-			t.Errorf("%d tasks after the second run, want the 2 of the first", len(tasks2))
+		if len(tasks2) != 3 {
+			t.Errorf("%d tasks after the second run, want the 3 of the first", len(tasks2))
 		}
 	})
 }
@@ -247,7 +269,7 @@ func TestUsersImport(t *testing.T) {
 // the whole user out, reported, with none of its rows written.
 func TestUsersImportConflictLeavesUserOut(t *testing.T) {
 	f := loadFixture(t)
-	f.Users[1].Exec(t, "UPDATE user_credit_order_002 SET out_business_no = 'alice_sign_20240601' WHERE order_id = '300000000001'")
+	f.Users[1].Exec(t, "UPDATE user_credit_order_002 SET out_business_no = 'alice_topup_20240601' WHERE order_id = '300000000001'")
 	dst := sqldbtest.OpenSQLite(t)
 	c := applyConfig(t, f, dst)
 	rep := importUsers(t, f.sources(), dst, c, false)

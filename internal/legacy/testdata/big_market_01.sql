@@ -1,6 +1,7 @@
 -- Fixture: user rows of `big_market_01` (schema: user_schema.sql).
 -- lg_alice: draws used, one raffle order not yet drawn, one award not yet
--- delivered, SKU orders (one waiting for payment), a credit account and ledger.
+-- delivered, SKU orders (one waiting for payment), a credit account and ledger,
+-- a delivered sign-in rebate (its credit order carries the rebate's biz id).
 -- lg_bob: plenty of total quota (the test adds today's exhausted day row).
 -- lg_dave: an account on an activity the campaign does not have.
 SET NAMES utf8mb4;
@@ -36,7 +37,8 @@ INSERT INTO `user_credit_account` (`user_id`, `total_amount`, `available_amount`
   ('lg_alice', 1234.56, 1000.01, 'open', '2024-06-01 09:00:00', '2024-06-09 16:40:02');
 
 INSERT INTO `user_credit_order_001` (`user_id`, `order_id`, `trade_name`, `trade_type`, `trade_amount`, `out_business_no`, `create_time`, `update_time`) VALUES
-  ('lg_alice', '100000000001', '行为返利', 'forward', 1000.00, 'alice_sign_20240601', '2024-06-01 09:00:00', '2024-06-01 09:00:00'),
+  ('lg_alice', '100000000001', '行为返利', 'forward', 10.00, 'lg_alice_integral_20240601', '2024-06-01 09:00:00', '2024-06-01 09:00:00'),
+  ('lg_alice', '100000000004', '充值', 'forward', 990.00, 'alice_topup_20240601', '2024-06-01 10:00:00', '2024-06-01 10:00:00'),
   ('lg_alice', '100000000002', '抽奖中奖', 'forward', 234.56, '319208617373', '2024-06-09 16:40:02', '2024-06-09 16:40:02'),
   ('lg_alice', '100000000003', '兑换抽奖', 'reverse', 234.55, 'alice_sku_20240607', '2024-06-07 12:00:00', '2024-06-07 12:00:00');
 

@@ -1,6 +1,7 @@
 -- Fixture: user rows of `big_market_02` (schema: user_schema.sql).
 -- lg_carol: activity 100401, credits from sign-in, an award not yet delivered
--- whose key (openai_use_count) bigmarket hands to a webhook or an operator.
+-- whose key (openai_use_count) bigmarket hands to a webhook or an operator, and
+-- a sign-in rebate not yet delivered (no credit order carries its biz id).
 SET NAMES utf8mb4;
 
 INSERT INTO `raffle_activity_account` (`user_id`, `activity_id`, `total_count`, `total_count_surplus`, `day_count`, `day_count_surplus`, `month_count`, `month_count_surplus`, `create_time`, `update_time`) VALUES
@@ -32,4 +33,5 @@ INSERT INTO `user_credit_order_002` (`user_id`, `order_id`, `trade_name`, `trade
 
 INSERT INTO `user_behavior_rebate_order_003` (`user_id`, `order_id`, `behavior_type`, `rebate_desc`, `rebate_type`, `rebate_config`, `out_business_no`, `biz_id`, `create_time`, `update_time`) VALUES
   ('lg_carol', '400000000001', 'sign', '签到返利-积分', 'integral', '10', '20241006', 'lg_carol_integral_20241006', '2024-10-06 09:00:00', '2024-10-06 09:00:00'),
-  ('lg_carol', '400000000002', 'sign', '签到返利-sku额度', 'sku', '9901', '20241007', 'lg_carol_sku_20241007', '2024-10-07 10:00:00', '2024-10-07 10:00:00');
+  ('lg_carol', '400000000002', 'sign', '签到返利-sku额度', 'sku', '9901', '20241007', 'lg_carol_sku_20241007', '2024-10-07 10:00:00', '2024-10-07 10:00:00'),
+  ('lg_carol', '400000000003', 'sign', '签到返利-积分', 'integral', '10', '20241008', 'lg_carol_integral_20241008', '2024-10-08 09:00:00', '2024-10-08 09:00:00');
