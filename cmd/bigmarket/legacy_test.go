@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/bigmarket/bigmarket/internal/legacy/legacytest"
+	"github.com/bigmarket/bigmarket/internal/store/sqldb/sqldbtest"
 )
 
 // TestImportLegacyCommands runs `bigmarket import legacy` and `… users` on the
@@ -93,5 +94,34 @@ func TestImportLegacyCommands(t *testing.T) {
 	out.Reset()
 	if err := run(ctx, []string{"import", "legacy", "users", "--help"}, env, &out, &out); (err != nil && !errors.Is(err, flag.ErrHelp)) || !strings.Contains(out.String(), "Usage") {
 		t.Errorf("import legacy users --help: %v %q", err, out.String())
+	}
+}
+
+// TestImportLegacyIntoProduction runs the commands against production storage:
+// sharded MariaDB databases (2 × 4, migrated by `bigmarket migrate`).
+func TestImportLegacyIntoProduction(t *testing.T) {
+	f := legacytest.LoadFixture(t)
+	sc := sqldbtest.MySQLConfig(t, 2, 4)
+	env := envOf(map[string]string{
+		"BIGMARKET_DB_DRIVER": "mysql", "BIGMARKET_MYSQL_CONFIG_DSN": sc.ConfigDSN,
+		"BIGMARKET_MYSQL_SHARD_DSNS": strings.Join(sc.ShardDSNs, ","), "BIGMARKET_MYSQL_TABLES_PER_SHARD": "4",
+		"BIGMARKET_DEMO": "false", "BIGMARKET_LOG_LEVEL": "error",
+	})
+	ctx := context.Background()
+	var out bytes.Buffer
+	for _, args := range [][]string{
+		{"migrate"},
+		{"import", "legacy", "--config-dsn", f.Config.DSN, "--apply"},
+		{"import", "legacy", "users", "--shard-dsns", f.Users[0].DSN + "," + f.Users[1].DSN},
+	} {
+		if err := run(ctx, args, env, &out, &out); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out.String())
+		}
+	}
+	for _, want := range []string{"applied legacy config: 18 awards", "users: 3 imported, 1 skipped\n",
+		"user_credit_order              read      7  inserted      7  already present      0"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output %q: want %q", out.String(), want)
+		}
 	}
 }
