@@ -50,7 +50,7 @@ func cmdImportConfig(ctx context.Context, args []string, getenv func(string) str
 	apply := fs.Bool("apply", false, "apply the campaign to the configured bigmarket database")
 	tz := fs.String("timezone", legacy.DefaultTimezone, "time zone of the legacy DATETIME columns (and of the campaign)")
 	stock := fs.String("award-stock", string(legacy.StockRemaining), "award counts from award_count_surplus (remaining) or award_count (total)")
-	match := fs.String("weight-match", "", "weight_match of strategies with rule_weight: equal or at_least (default: bigmarket's, equal)")
+	match := fs.String("weight-match", string(strategy.WeightAtLeast), "weight_match of strategies with rule_weight: at_least (the original's rule) or equal")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -62,7 +62,7 @@ func cmdImportConfig(ctx context.Context, args []string, getenv func(string) str
 		return fmt.Errorf("import legacy: --timezone: %w", err)
 	}
 	wm := strategy.WeightMatch(*match)
-	if wm != "" && wm != strategy.WeightEqual && wm != strategy.WeightAtLeast {
+	if wm != strategy.WeightEqual && wm != strategy.WeightAtLeast {
 		return fmt.Errorf("import legacy: --weight-match %q: want equal or at_least", *match)
 	}
 	src, err := legacy.OpenMySQL(ctx, *dsn)

@@ -40,9 +40,10 @@ type ConfigOptions struct {
 	Location *time.Location
 	// AwardStock picks the award counts; zero means StockRemaining.
 	AwardStock AwardStock
-	// WeightMatch, when set ("equal" or "at_least"), is written as the
-	// weight_match of every strategy with a rule_weight rule. Empty leaves
-	// bigmarket's default (equal).
+	// WeightMatch is written as the weight_match of every strategy with a
+	// rule_weight rule. Zero means strategy.WeightAtLeast: the original uses
+	// the group with the largest threshold not above the user's draw count
+	// (RuleWeightLogicChain), where bigmarket's default is an equal count.
 	WeightMatch strategy.WeightMatch
 }
 
@@ -94,6 +95,12 @@ func ReadConfig(ctx context.Context, db *sql.DB, opts ConfigOptions) (*ConfigRes
 	}
 	if opts.AwardStock == "" {
 		opts.AwardStock = StockRemaining
+	}
+	if opts.WeightMatch == "" {
+		opts.WeightMatch = strategy.WeightAtLeast
+	}
+	if opts.WeightMatch != strategy.WeightEqual && opts.WeightMatch != strategy.WeightAtLeast {
+		return nil, fmt.Errorf("legacy: weight match %q: want %q or %q", opts.WeightMatch, strategy.WeightEqual, strategy.WeightAtLeast)
 	}
 	if opts.AwardStock != StockRemaining && opts.AwardStock != StockTotal {
 		return nil, fmt.Errorf("legacy: award stock %q: want %q or %q", opts.AwardStock, StockRemaining, StockTotal)
@@ -539,7 +546,7 @@ func (r *configReader) strategyRules(order []int64, strats map[int64]*legacyStra
 			}
 			r.checkRuleValue(v.id, sid, m, v.value, &s.row)
 			s.row.Rules = append(s.row.Rules, campaign.RuleRow{Model: m, Value: campaign.Scalar(v.value), Desc: v.desc})
-			if m == string(strategy.RuleWeight) && r.opts.WeightMatch != "" {
+			if m == string(strategy.RuleWeight) {
 				s.row.WeightMatch = string(r.opts.WeightMatch)
 			}
 		}

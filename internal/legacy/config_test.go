@@ -83,7 +83,7 @@ func strategiesView(c *campaign.Campaign) map[int64]string {
 			awards = append(awards, fmt.Sprintf("%d|%s|%s|%s|%s|%d", a.AwardID, a.Title, a.Subtitle, a.Rate, a.TreeID, a.Sort))
 		}
 		slices.Sort(awards)
-		out[s.ID] = fmt.Sprintf("match %q rules %v awards %v", s.WeightMatch, rules, awards)
+		out[s.ID] = fmt.Sprintf("rules %v awards %v", rules, awards)
 	}
 	return out
 }
@@ -138,8 +138,14 @@ func TestConfigImportMatchesOriginal(t *testing.T) {
 	if len(gs) != len(ws) {
 		t.Errorf("strategies: got %d, want %d", len(gs), len(ws))
 	}
-	// Counts are what the original had left (award_count_surplus).
+	// Counts are what the original had left (award_count_surplus); rule_weight
+	// picks the group with the largest threshold not above the draw count, as
+	// the original's RuleWeightLogicChain does.
 	for _, s := range got.Strategies {
+		hasWeight := slices.ContainsFunc(s.Rules, func(r strategy.Rule) bool { return r.Model == strategy.RuleWeight })
+		if want := map[bool]strategy.WeightMatch{true: strategy.WeightAtLeast}[hasWeight]; s.WeightMatch != want {
+			t.Errorf("strategy %d weight match %q, want %q", s.ID, s.WeightMatch, want)
+		}
 		for _, a := range s.Awards {
 			if s.ID == 100006 && a.AwardID == 102 && a.Count != 15 {
 				t.Errorf("strategy 100006 award 102 count %d, want the 15 left in the original", a.Count)
@@ -224,20 +230,35 @@ func TestConfigImportMatchesOriginal(t *testing.T) {
 		}
 		return obs
 	}, weights)
+
+	// A user with 75 draws used falls in the original's "70:106,107" group
+	// (largest threshold not above the count): only 106 and 107, at their
+	// rates 0.03 : 0.03.
+	checkChiSquare(t, "strategy 100006 at 75 draws", func() []int {
+		counts, err := engine.Simulate(context.Background(), 100006, 20_000, "lg_sim", 75, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(counts) != 2 {
+			t.Fatalf("draws at 75 used %v: want awards 106 and 107 only", counts)
+		}
+		return []int{counts[106], counts[107]}
+	}, []float64{0.03, 0.03})
 }
 
-// TestConfigImportWeightMatchAndStock: the options set weight_match on the
-// strategies with rule_weight and take award counts from award_count.
+// TestConfigImportWeightMatchAndStock: the options set bigmarket's equal
+// weight match on the strategies with rule_weight and take award counts from
+// award_count.
 func TestConfigImportWeightMatchAndStock(t *testing.T) {
 	l := loadLegacy(t, "bmlegacy_cfg_", "big_market.sql")
-	res := readConfig(t, l, legacy.ConfigOptions{AwardStock: legacy.StockTotal, WeightMatch: strategy.WeightAtLeast})
+	res := readConfig(t, l, legacy.ConfigOptions{AwardStock: legacy.StockTotal, WeightMatch: strategy.WeightEqual})
 	if len(res.Problems) > 0 {
 		t.Fatalf("problems: %v", res.Problems)
 	}
 	for _, s := range res.Campaign.Strategies {
 		wantMatch := strategy.WeightMatch("")
 		if s.ID == 100001 || s.ID == 100006 {
-			wantMatch = strategy.WeightAtLeast
+			wantMatch = strategy.WeightEqual
 		}
 		if s.WeightMatch != wantMatch {
 			t.Errorf("strategy %d weight match %q, want %q", s.ID, s.WeightMatch, wantMatch)
