@@ -116,6 +116,23 @@ type kind struct {
 	cols []string
 }
 
+// optionalColumns are columns older versions of the original (or forks) lack,
+// with the value read in their place.
+var optionalColumns = map[string]string{
+	"sku":           "'0'",
+	"pay_amount":    "NULL",
+	"activity_name": "''",
+	"award_title":   "''",
+	"rebate_desc":   "''",
+	"update_time":   "NULL",
+}
+
+// legacyTable is one legacy table of a kind and the select list that reads it.
+type legacyTable struct {
+	name string
+	sel  string
+}
+
 var kinds = []kind{
 	{tAccount, []string{"id", "user_id", "activity_id", "total_count", "total_count_surplus", "day_count", "day_count_surplus",
 		"month_count", "month_count_surplus", "create_time", "update_time"}},
@@ -234,7 +251,7 @@ func (im *usersImporter) source(ctx context.Context, src Source) error {
 		return fmt.Errorf("legacy users: %s: %w", src.Name, err)
 	}
 	// The tables of each kind present in this database.
-	present := map[string][]string{}
+	present := map[string][]legacyTable{}
 	for _, k := range kinds {
 		names := []string{k.base}
 		for i := 0; i < im.opts.TablesPerShard; i++ {
@@ -248,17 +265,27 @@ func (im *usersImporter) source(ctx context.Context, src Source) error {
 			if err != nil {
 				return fmt.Errorf("legacy users: %s: %w", src.Name, err)
 			}
-			for _, c := range k.cols {
-				if !cols[c] {
+			sel := make([]string, len(k.cols))
+			for i, c := range k.cols {
+				def, optional := optionalColumns[c]
+				switch {
+				case cols[c]:
+					// Decimals and datetimes as text: exact, and alike
+					// on MySQL 8 and MariaDB.
+					sel[i] = "CAST(`" + c + "` AS CHAR)"
+				case optional:
+					sel[i] = def
+				default:
 					return fmt.Errorf("legacy users: %s.%s has no column %s", src.Name, n, c)
 				}
 			}
-			present[k.base] = append(present[k.base], n)
+			present[k.base] = append(present[k.base], legacyTable{name: n, sel: strings.Join(sel, ", ")})
 		}
 	}
 	users := map[string]bool{}
-	for _, names := range present {
-		for _, n := range names {
+	for _, tabs := range present {
+		for _, tab := range tabs {
+			n := tab.name
 			rows, err := src.DB.QueryContext(ctx, "SELECT DISTINCT user_id FROM `"+n+"`")
 			if err != nil {
 				return fmt.Errorf("legacy users: %s.%s: %w", src.Name, n, err)
@@ -302,7 +329,7 @@ func (im *usersImporter) source(ctx context.Context, src Source) error {
 type bundle map[string][]legacyRow
 
 // read loads the rows of a batch of users from every table of the source.
-func (im *usersImporter) read(ctx context.Context, src Source, present map[string][]string, users []string) (map[string]bundle, error) {
+func (im *usersImporter) read(ctx context.Context, src Source, present map[string][]legacyTable, users []string) (map[string]bundle, error) {
 	out := make(map[string]bundle, len(users))
 	args := make([]any, len(users))
 	for i, u := range users {
@@ -310,14 +337,9 @@ func (im *usersImporter) read(ctx context.Context, src Source, present map[strin
 	}
 	in := strings.TrimSuffix(strings.Repeat("?,", len(users)), ",")
 	for _, k := range kinds {
-		sel := make([]string, len(k.cols))
-		for i, c := range k.cols {
-			// Decimals and datetimes as text: exact, and alike on MySQL 8 and
-			// MariaDB.
-			sel[i] = "CAST(`" + c + "` AS CHAR)"
-		}
-		for _, n := range present[k.base] {
-			q := "SELECT " + strings.Join(sel, ", ") + " FROM `" + n + "` WHERE user_id IN (" + in + ") ORDER BY id"
+		for _, tab := range present[k.base] {
+			n := tab.name
+			q := "SELECT " + tab.sel + " FROM `" + n + "` WHERE user_id IN (" + in + ") ORDER BY id"
 			rows, err := src.DB.QueryContext(ctx, q, args...)
 			if err != nil {
 				return nil, fmt.Errorf("legacy users: %s.%s: %w", src.Name, n, err)

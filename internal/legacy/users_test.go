@@ -289,3 +289,25 @@ func TestUsersImportConflictLeavesUserOut(t *testing.T) {
 		t.Errorf("carol half imported: balance %s", b)
 	}
 }
+
+// TestUsersImportOlderSchema: a legacy table without the columns later versions
+// added (raffle_activity_order before SKUs: no sku, no pay_amount) is read with
+// their defaults.
+func TestUsersImportOlderSchema(t *testing.T) {
+	f := loadFixture(t)
+	f.Users[1].Exec(t, "ALTER TABLE raffle_activity_order_002 DROP COLUMN sku, DROP COLUMN pay_amount")
+	dst := sqldbtest.OpenSQLite(t)
+	c := applyConfig(t, f, dst)
+	if rep := importUsers(t, f.sources(), dst, c, false); rep.Users != 3 {
+		t.Fatalf("report %+v", rep)
+	}
+	quotas, err := activitydb.New(dst).QuotaOrdersByUser(context.Background(), "lg_carol", 10)
+	if err != nil || len(quotas) != 2 {
+		t.Fatalf("carol's quota orders %+v (%v)", quotas, err)
+	}
+	for _, q := range quotas {
+		if q.SKU != 0 || q.PayAmount.Cents() != 0 || q.State != activity.QuotaOrderCompleted {
+			t.Errorf("quota order %+v: want SKU 0, nothing paid, completed", q)
+		}
+	}
+}
