@@ -401,6 +401,7 @@ func (r *configReader) checkTree(rowID int64, treeID, root string, nodes []legac
 
 // legacyStrategy is a strategy row being mapped.
 type legacyStrategy struct {
+	table  string // "strategy", or "strategy_award" for a strategy that has no strategy row
 	rowID  int64
 	row    campaign.StrategyRow
 	models []string // strategy.rule_models, in chain order
@@ -419,7 +420,7 @@ func (r *configReader) strategies() error {
 			r.problem("strategy", id, "strategy %d defined twice", sid)
 			return nil
 		}
-		s := &legacyStrategy{rowID: id, row: campaign.StrategyRow{ID: sid, Desc: desc.String}}
+		s := &legacyStrategy{table: "strategy", rowID: id, row: campaign.StrategyRow{ID: sid, Desc: desc.String}}
 		for _, m := range strings.Split(models.String, ",") {
 			if m = strings.TrimSpace(m); m != "" {
 				s.models = append(s.models, m)
@@ -450,8 +451,12 @@ func (r *configReader) strategies() error {
 		}
 		s, ok := byID[sid]
 		if !ok {
-			r.problem("strategy_award", id, "strategy %d does not exist in strategy", sid)
-			return nil
+			// The original draws from strategy_award alone; the strategy
+			// row only adds the rule chain.
+			s = &legacyStrategy{table: "strategy_award", rowID: id, row: campaign.StrategyRow{ID: sid}}
+			byID[sid] = s
+			order = append(order, sid)
+			r.res.Notes = append(r.res.Notes, fmt.Sprintf("strategy_award[%d]: strategy %d has no strategy row: imported without strategy-level rules", id, sid))
 		}
 		if !awards[aid] {
 			r.problem("strategy_award", id, "award %d does not exist in award", aid)
@@ -483,9 +488,10 @@ func (r *configReader) strategies() error {
 	if err := r.strategyRules(order, byID); err != nil {
 		return err
 	}
+	slices.Sort(order)
 	for _, sid := range order {
 		s := byID[sid]
-		r.from("strategies", len(r.f.Strategies), "strategy", s.rowID)
+		r.from("strategies", len(r.f.Strategies), s.table, s.rowID)
 		r.f.Strategies = append(r.f.Strategies, s.row)
 	}
 	return nil

@@ -248,12 +248,21 @@ func TestConfigImportMatchesOriginal(t *testing.T) {
 
 // TestConfigImportWeightMatchAndStock: the options set bigmarket's equal
 // weight match on the strategies with rule_weight and take award counts from
-// award_count.
+// award_count; a strategy with awards but no strategy row imports without rules.
 func TestConfigImportWeightMatchAndStock(t *testing.T) {
 	l := loadLegacy(t, "bmlegacy_cfg_", "big_market.sql")
+	// The original draws from strategy_award alone: a strategy without its
+	// strategy row still imports, without rules.
+	l.Exec(t, "DELETE FROM strategy WHERE strategy_id = 100004")
 	res := readConfig(t, l, legacy.ConfigOptions{AwardStock: legacy.StockTotal, WeightMatch: strategy.WeightEqual})
 	if len(res.Problems) > 0 {
 		t.Fatalf("problems: %v", res.Problems)
+	}
+	if !slices.ContainsFunc(res.Notes, func(n string) bool {
+		return strings.HasPrefix(n, "strategy_award[16]: strategy 100004 has no strategy row")
+	}) ||
+		!slices.ContainsFunc(res.Campaign.Strategies, func(s strategy.Strategy) bool { return s.ID == 100004 && len(s.Awards) == 1 }) {
+		t.Errorf("strategy 100004 without its row: notes %v", res.Notes)
 	}
 	for _, s := range res.Campaign.Strategies {
 		wantMatch := strategy.WeightMatch("")
