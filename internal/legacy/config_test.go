@@ -311,6 +311,23 @@ func TestConfigImportReportsBadRows(t *testing.T) {
 	}
 }
 
+// TestConfigImportReportsValidationAgainstRows: a value only bigmarket's
+// campaign validation checks (a luck award that is no "AWARD:min,max") is
+// reported against the legacy row its rule tree came from.
+func TestConfigImportReportsValidationAgainstRows(t *testing.T) {
+	l := loadLegacy(t, "bmlegacy_bad_", "big_market.sql")
+	l.Exec(t, "UPDATE rule_tree_node SET rule_value = 'x:1,100' WHERE id = 5")
+	res := readConfig(t, l, legacy.ConfigOptions{})
+	if res.File != nil || len(res.Problems) == 0 {
+		t.Fatalf("no problem reported for a bad luck award value (file %d bytes)", len(res.File))
+	}
+	for _, p := range res.Problems {
+		if p.Table != "rule_tree" || p.Row != "2" || !strings.HasPrefix(p.Message, ".nodes[1].value:") {
+			t.Errorf("problem %q: want it against rule_tree[2] (tree_luck_award), node 1's value", p)
+		}
+	}
+}
+
 // checkChiSquare fails t when the counts a sample draws do not fit the weights
 // at p = 0.001; a sample past the critical value is drawn again, and only two
 // failures in a row fail the test.
