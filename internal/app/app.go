@@ -274,6 +274,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		Now:        now,
 		OnDraw:     a.metrics.drew,
 	})
+	registerOpsMetrics(reg, a, draws)
 	a.api = httpapi.New(httpapi.Config{
 		AdminToken:       a.AdminToken,
 		AllowedOrigins:   origins,
