@@ -34,6 +34,9 @@ type ClusterOptions struct {
 	// test machine never triggers a failover by accident); failover tests set it
 	// low, e.g. one second.
 	NodeTimeout time.Duration
+	// ServerArgs are passed to every redis-server after the options set here,
+	// e.g. "--min-replicas-to-write", "1".
+	ServerArgs []string
 }
 
 // Cluster is a Redis Cluster of local redis-server processes without
@@ -203,14 +206,16 @@ func (c *Cluster) startNode(server, addr string) error {
 	if err := os.MkdirAll(nodeDir, 0o755); err != nil {
 		return err
 	}
-	cmd := exec.Command(server,
+	args := []string{
 		"--bind", "127.0.0.1", "--port", port,
 		"--cluster-enabled", "yes",
 		"--cluster-config-file", filepath.Join(nodeDir, "nodes.conf"),
 		"--cluster-node-timeout", strconv.FormatInt(c.opts.NodeTimeout.Milliseconds(), 10),
 		"--cluster-replica-validity-factor", "0", // a replica may always take over
 		"--dir", nodeDir, "--save", "", "--appendonly", "no", "--daemonize", "no",
-		"--logfile", filepath.Join(nodeDir, "redis.log"))
+		"--logfile", filepath.Join(nodeDir, "redis.log"),
+	}
+	cmd := exec.Command(server, append(args, c.opts.ServerArgs...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start redis-server on %s: %w", addr, err)
@@ -257,17 +262,104 @@ func (c *Cluster) Kill(addr string) error {
 	return p.Process.Signal(syscall.SIGKILL)
 }
 
-// Restart starts the killed node at addr again, with its cluster config file:
-// it rejoins the cluster, as a replica of whoever took its slots over.
-func (c *Cluster) Restart(ctx context.Context, addr string) error {
+// Rejoin brings the killed node at addr back as a fresh, empty node that
+// replicates master: every other node forgets the dead node's id, the new
+// process starts without the old cluster config file, meets the cluster and
+// becomes master's replica. It returns once the cluster is healthy again.
+//
+// Restarting the node with its old cluster config file instead would let it
+// claim its former slots, with an empty dataset, until gossip demotes it:
+// clients would briefly read missing keys there and lose what they wrote.
+func (c *Cluster) Rejoin(ctx context.Context, addr, master string) error {
 	server, err := exec.LookPath("redis-server")
 	if err != nil {
 		return errNoRedisServer
 	}
+	masterID, oldID, err := c.nodeIDs(ctx, master, addr)
+	if err != nil {
+		return err
+	}
+	for _, a := range c.running() {
+		n := redis.NewClient(&redis.Options{Addr: a, MaxRetries: -1})
+		err := n.ClusterForget(ctx, oldID).Err()
+		n.Close()
+		if err != nil {
+			return fmt.Errorf("cluster forget %s on %s: %w", oldID, a, err)
+		}
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	if err := os.RemoveAll(filepath.Join(c.dir, port)); err != nil {
+		return err
+	}
 	if err := c.startNode(server, addr); err != nil {
 		return err
 	}
-	return waitPing(ctx, addr)
+	if err := waitPing(ctx, addr); err != nil {
+		return err
+	}
+	n := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+	defer n.Close()
+	host, mport, _ := net.SplitHostPort(master)
+	if err := n.ClusterMeet(ctx, host, mport).Err(); err != nil {
+		return fmt.Errorf("cluster meet from %s: %w", addr, err)
+	}
+	for { // CLUSTER REPLICATE needs the master known first
+		err := n.ClusterReplicate(ctx, masterID).Err()
+		if err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cluster replicate %s from %s: %w", masterID, addr, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return c.WaitHealthy(ctx)
+}
+
+// nodeIDs returns the cluster node ids of the nodes at addrs, as the first
+// running node reports them.
+func (c *Cluster) nodeIDs(ctx context.Context, addrs ...string) (string, string, error) {
+	run := c.running()
+	if len(run) == 0 {
+		return "", "", errors.New("no running node")
+	}
+	n := redis.NewClient(&redis.Options{Addr: run[0], MaxRetries: -1})
+	defer n.Close()
+	out, err := n.ClusterNodes(ctx).Result()
+	if err != nil {
+		return "", "", fmt.Errorf("cluster nodes: %w", err)
+	}
+	ids := make([]string, len(addrs))
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		for i, a := range addrs {
+			if strings.HasPrefix(f[1], a+"@") {
+				ids[i] = f[0]
+			}
+		}
+	}
+	for i, id := range ids {
+		if id == "" {
+			return "", "", fmt.Errorf("no node at %s in CLUSTER NODES:\n%s", addrs[i], out)
+		}
+	}
+	return ids[0], ids[1], nil
+}
+
+func (c *Cluster) running() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, a := range c.Addrs {
+		if c.procs[a] != nil {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // MasterOf returns the address of the master that serves key's slot, as the
@@ -277,34 +369,43 @@ func (c *Cluster) MasterOf(ctx context.Context, key string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("cluster keyslot: %w", err)
 	}
-	return c.roleOf(ctx, slot, true)
+	return c.roleOf(ctx, slot)
 }
 
-// ReplicaOf returns the address of a replica of the master that serves key's
-// slot.
+// ReplicaOf returns the address of a connected replica of the master that
+// serves key's slot, as that master reports it (ROLE).
 func (c *Cluster) ReplicaOf(ctx context.Context, key string) (string, error) {
-	slot, err := c.client.ClusterKeySlot(ctx, key).Result()
+	master, err := c.MasterOf(ctx, key)
 	if err != nil {
-		return "", fmt.Errorf("cluster keyslot: %w", err)
+		return "", err
 	}
-	return c.roleOf(ctx, slot, false)
+	n := redis.NewClient(&redis.Options{Addr: master, MaxRetries: -1})
+	defer n.Close()
+	v, err := n.Do(ctx, "ROLE").Slice()
+	if err != nil {
+		return "", fmt.Errorf("role of %s: %w", master, err)
+	}
+	if len(v) > 2 {
+		if reps, _ := v[2].([]any); len(reps) > 0 {
+			if r, _ := reps[0].([]any); len(r) >= 2 {
+				host, _ := r[0].(string)
+				port, _ := r[1].(string)
+				return net.JoinHostPort(host, port), nil
+			}
+		}
+	}
+	return "", fmt.Errorf("master %s reports no replica: %v", master, v)
 }
 
-func (c *Cluster) roleOf(ctx context.Context, slot int64, master bool) (string, error) {
+func (c *Cluster) roleOf(ctx context.Context, slot int64) (string, error) {
 	c.client.ReloadState(ctx)
 	slots, err := c.client.ClusterSlots(ctx).Result()
 	if err != nil {
 		return "", fmt.Errorf("cluster slots: %w", err)
 	}
 	for _, s := range slots {
-		if int64(s.Start) <= slot && slot <= int64(s.End) {
-			if master {
-				return s.Nodes[0].Addr, nil
-			}
-			if len(s.Nodes) > 1 {
-				return s.Nodes[1].Addr, nil
-			}
-			return "", fmt.Errorf("slot %d has no replica", slot)
+		if int64(s.Start) <= slot && slot <= int64(s.End) && len(s.Nodes) > 0 {
+			return s.Nodes[0].Addr, nil
 		}
 	}
 	return "", fmt.Errorf("slot %d is served by no node", slot)
@@ -345,16 +446,8 @@ func (c *Cluster) WaitHealthy(ctx context.Context) error {
 }
 
 func (c *Cluster) healthy(ctx context.Context) (bool, string) {
-	c.mu.Lock()
-	var running []string
-	for _, a := range c.Addrs {
-		if c.procs[a] != nil {
-			running = append(running, a)
-		}
-	}
-	c.mu.Unlock()
 	masters := 0
-	for _, a := range running {
+	for _, a := range c.running() {
 		n := redis.NewClient(&redis.Options{Addr: a, MaxRetries: -1})
 		info, err := n.ClusterInfo(ctx).Result()
 		role := ""
