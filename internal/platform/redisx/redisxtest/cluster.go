@@ -262,6 +262,23 @@ func (c *Cluster) Kill(addr string) error {
 	return p.Process.Signal(syscall.SIGKILL)
 }
 
+// Pause stops the node at addr with SIGSTOP: it neither answers nor reads
+// its replication stream until Resume, as a frozen machine would.
+func (c *Cluster) Pause(addr string) error { return c.signal(addr, syscall.SIGSTOP) }
+
+// Resume continues a node stopped by Pause.
+func (c *Cluster) Resume(addr string) error { return c.signal(addr, syscall.SIGCONT) }
+
+func (c *Cluster) signal(addr string, sig syscall.Signal) error {
+	c.mu.Lock()
+	p := c.procs[addr]
+	c.mu.Unlock()
+	if p == nil {
+		return fmt.Errorf("redisxtest: no running node at %s", addr)
+	}
+	return p.Process.Signal(sig)
+}
+
 // Rejoin brings the killed node at addr back as a fresh, empty node that
 // replicates master: every other node forgets the dead node's id, the new
 // process starts without the old cluster config file, meets the cluster and
