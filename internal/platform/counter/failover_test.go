@@ -151,7 +151,7 @@ func runFailover(t *testing.T, wait, lag bool) failoverResult {
 	// plain takes through the ClusterClient, as production does.
 	plain := func() {
 		for ctx.Err() == nil {
-			taken, missing, err := ctr.Acquire(ctx, key, stock)
+			_, taken, missing, err := ctr.Acquire(ctx, key, stock)
 			switch {
 			case err != nil:
 				ambiguous.Add(1)
@@ -195,7 +195,7 @@ func runFailover(t *testing.T, wait, lag bool) failoverResult {
 				node = redis.NewClient(&redis.Options{Addr: addr, PoolSize: 1, MaxRetries: -1})
 			}
 			nctr := counter.NewRedis(node, prefix)
-			taken, missing, err := nctr.Acquire(ctx, key, stock)
+			_, taken, missing, err := nctr.Acquire(ctx, key, stock)
 			if err != nil {
 				// NOREPLICAS (no replica yet) refuses before writing; MOVED,
 				// refused connections and timeouts may or may not have.
