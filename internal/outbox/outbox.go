@@ -3,7 +3,14 @@
 // user's shard; after the commit the Relay publishes it on the bus and marks it
 // completed, in batches; the RetryJob, run by one instance of the fleet at a
 // time, republishes tasks that failed and tasks the relay never got to (the
-// process died between commit and publish, or the relay's queue was full).
+// process died between commit and publish, or the relay's queue was full); the
+// PurgeJob deletes completed tasks past their retention.
+//
+// A task is completed only once its message is safe from the process stopping:
+// the bus's Publish returns nil after a broker's publisher confirm (RabbitMQ) or
+// after the consumer handled the message (the in-process bus), so a crash or a
+// stop at any instant leaves unfinished work in create or fail, to be published
+// again.
 //
 // Delivery is at least once: a task may be published twice (the relay and the
 // retry job racing, a completion mark lost), so every consumer is idempotent.
@@ -42,7 +49,8 @@ type State string
 const (
 	// StateCreate: stored, not yet published (or published and not yet marked).
 	StateCreate State = "create"
-	// StateCompleted: published; the broker confirmed it.
+	// StateCompleted: published and safe: the broker confirmed it (RabbitMQ)
+	// or its consumer handled it (the in-process bus).
 	StateCompleted State = "completed"
 	// StateFail: the last publish failed. The retry job republishes it while
 	// Attempts < MaxAttempts; after that it stays here for operators.
@@ -109,9 +117,18 @@ type Store interface {
 
 // Counted reports whether a publish error uses up one of the task's attempts:
 // false for failures of the broker as a whole (bus.ErrUnavailable,
-// bus.ErrClosed, a cancelled or expired context), which say nothing about the
-// message, true for the rest (refused, unroutable, not confirmed, …).
+// bus.ErrClosed, a cancelled or expired context) and for a message still being
+// handled (bus.ErrPending), which say nothing about the message, true for the
+// rest (refused, unroutable, not confirmed, handler failed on every attempt, …).
 func Counted(err error) bool {
-	return !(errors.Is(err, bus.ErrUnavailable) || errors.Is(err, bus.ErrClosed) ||
+	return !(errors.Is(err, bus.ErrUnavailable) || errors.Is(err, bus.ErrClosed) || errors.Is(err, bus.ErrPending) ||
 		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
+}
+
+// brokerDown reports whether a publish error says the bus as a whole cannot
+// take messages now, so that trying more of them is pointless: an uncounted
+// failure, except a message that was taken and is still being handled (a slow
+// consumer behind the in-process bus).
+func brokerDown(err error) bool {
+	return !Counted(err) && !errors.Is(err, bus.ErrPending)
 }

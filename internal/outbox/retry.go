@@ -192,7 +192,7 @@ func (j *RetryJob) shard(ctx context.Context, shard int, rep *RetryReport) error
 				} else {
 					rep.Failed++
 				}
-			} else {
+			} else if brokerDown(f.err) {
 				rep.BrokerDown = true
 			}
 			if f.skipped {
@@ -221,7 +221,8 @@ type failure struct {
 }
 
 // publish publishes tasks with bounded concurrency. Once the broker is found
-// unavailable, the tasks not yet tried are skipped.
+// unavailable, the tasks not yet tried are skipped; a task still being handled
+// when its publish timed out (bus.ErrPending) does not stop the others.
 func (j *RetryJob) publish(ctx context.Context, tasks []Task) (done []string, failed []failure) {
 	var (
 		mu   sync.Mutex
@@ -246,7 +247,7 @@ func (j *RetryJob) publish(ctx context.Context, tasks []Task) (done []string, fa
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				if !Counted(err) {
+				if brokerDown(err) {
 					down.Store(true)
 				}
 				failed = append(failed, failure{task: t, err: err})

@@ -11,6 +11,11 @@
 // error is retried with exponential backoff up to a bounded number of attempts,
 // then the message is parked as failed, visible to operators and never requeued
 // forever.
+//
+// A successful Publish means the message can no longer be lost with this
+// process: RabbitMQ answers after the broker's publisher confirm (the message is
+// in a durable queue); Memory, whose queue dies with the process, answers only
+// once the handler has handled the message.
 package bus
 
 import (
@@ -39,6 +44,15 @@ var (
 	// ErrInvalid is returned for a malformed argument: an empty topic, a nil
 	// handler, a second subscription to one topic, Subscribe after Start.
 	ErrInvalid = errors.New("bus: invalid argument")
+	// ErrHandlerFailed is returned by Publish of a bus that waits for the
+	// handler (Memory) when the handler failed on every allowed attempt: the
+	// message is parked as failed, not delivered.
+	ErrHandlerFailed = errors.New("bus: handler failed")
+	// ErrPending is returned by Publish of a bus that waits for the handler
+	// (Memory) when the caller's context ended first. It wraps the context's
+	// error. The message was accepted and is still being delivered, but nothing
+	// says it will be: the process may stop first.
+	ErrPending = errors.New("bus: message accepted, not yet handled")
 	// ErrBadEnvelope is returned by DecodeEnvelope for a body that is not an
 	// envelope.
 	ErrBadEnvelope = errors.New("bus: malformed envelope")
@@ -54,9 +68,12 @@ type Message struct {
 	Body  []byte
 }
 
-// Publisher publishes one message and returns only after the broker has it (for
-// RabbitMQ: after the publisher confirm of this very message). A nil error means
-// the message will be delivered at least once to the topic's subscribers.
+// Publisher publishes one message and returns only once the message is safe
+// from this process stopping: for RabbitMQ after the publisher confirm of this
+// very message, for the in-process Memory after the topic's handler returned nil
+// for it. A nil error means the message will be (Memory: has been) delivered at
+// least once to the topic's subscribers, so the caller may mark its work done;
+// an error means it may not have been, and the caller publishes it again later.
 type Publisher interface {
 	Publish(ctx context.Context, m Message) error
 }

@@ -12,8 +12,9 @@ import (
 
 // MemoryConfig configures Memory. The zero value is a valid configuration.
 type MemoryConfig struct {
-	// QueueSize is the capacity of each topic's queue; a Publish finding it full
-	// waits until there is room or its context ends. Zero means 1024.
+	// QueueSize is the capacity of each topic's queue of messages waiting for a
+	// worker; a Publish finding it full waits until there is room or its context
+	// ends. Zero means 1024.
 	QueueSize int
 	// Workers is the number of goroutines running each subscription's handler.
 	// Zero means 4.
@@ -28,7 +29,8 @@ type MemoryConfig struct {
 	MaxRetryDelay time.Duration
 	// CloseTimeout bounds how long Close waits for queued and in-flight messages
 	// (including ones waiting for a redelivery) before it cancels the handlers'
-	// context and gives up on them. Zero means 10s.
+	// context and gives up on them (their publishers get ErrClosed). Zero means
+	// 10s.
 	CloseTimeout time.Duration
 	// OnFailed, when not nil, is called once for every message parked as failed
 	// with the last handler error. It must not block for long.
@@ -64,10 +66,18 @@ func (c MemoryConfig) withDefaults() MemoryConfig {
 
 // Memory is the in-process Bus of the embedded mode: a buffered queue per
 // subscribed topic served by a small worker pool, redelivery with exponential
-// backoff, and a list of failed messages. It keeps nothing across restarts: a
-// message still queued when the process dies is lost, and one still queued when
-// Close gives up is dropped and logged. Memory is safe for concurrent use; create
-// it with NewMemory.
+// backoff, and a list of failed messages.
+//
+// An in-process queue is not durable, so Publish does not return success when
+// the message is queued but when its handler has handled it (returned nil): a
+// caller that marks its work done on a nil error (the outbox relay) never marks
+// done what a crash or a stop could still lose. A message parked after its last
+// attempt is reported to its publisher (ErrHandlerFailed), and so is one that
+// Close gives up on (ErrClosed). A Publish of a message (same topic and id)
+// whose delivery is still under way joins that delivery instead of queuing a
+// second copy, so republishing a slow message never piles copies up. Memory
+// keeps nothing across restarts. It is safe for concurrent use; create it with
+// NewMemory.
 type Memory struct {
 	cfg MemoryConfig
 
@@ -86,6 +96,9 @@ type Memory struct {
 	inflight atomic.Int64   // the same count, for reporting
 	workers  sync.WaitGroup
 
+	dmu  sync.Mutex             // guards live, every memSub.active and delivery.settled
+	live map[*delivery]struct{} // deliveries not yet settled
+
 	tmu     sync.Mutex
 	timers  map[*time.Timer]memItem // redeliveries waiting for their delay
 	stopped bool
@@ -98,14 +111,24 @@ type Memory struct {
 }
 
 type memSub struct {
-	topic string
-	h     Handler
-	q     chan memItem
+	topic  string
+	h      Handler
+	q      chan memItem
+	active map[string]*delivery // deliveries under way by message id (guarded by Memory.dmu)
+}
+
+// delivery is one accepted message until its outcome is known; every Publish
+// of it waits for done.
+type delivery struct {
+	sub     *memSub
+	m       Message
+	done    chan struct{} // closed once err is set
+	err     error         // nil: handled; else why it was not
+	settled bool          // guarded by Memory.dmu
 }
 
 type memItem struct {
-	sub     *memSub
-	m       Message
+	d       *delivery
 	attempt int // 1 for the first delivery
 }
 
@@ -122,6 +145,7 @@ func NewMemory(cfg MemoryConfig) *Memory {
 		hctx:    ctx,
 		hcancel: cancel,
 		timers:  make(map[*time.Timer]memItem),
+		live:    make(map[*delivery]struct{}),
 	}
 }
 
@@ -142,7 +166,7 @@ func (b *Memory) Subscribe(topic string, h Handler) error {
 	case b.subs[topic] != nil:
 		return fmt.Errorf("subscribe: topic[%s]: already subscribed: %w", topic, ErrInvalid)
 	}
-	b.subs[topic] = &memSub{topic: topic, h: h, q: make(chan memItem, b.cfg.QueueSize)}
+	b.subs[topic] = &memSub{topic: topic, h: h, q: make(chan memItem, b.cfg.QueueSize), active: make(map[string]*delivery)}
 	return nil
 }
 
@@ -168,10 +192,16 @@ func (b *Memory) Start(ctx context.Context) error {
 	return nil
 }
 
-// Publish queues m for its topic's handler, waiting while the queue is full. It
-// returns an error wrapping ErrInvalid for an empty topic, ErrUnroutable when the
-// topic has no subscriber, ErrClosed after Close, and ErrUnavailable together
-// with the context's error when ctx ends before there is room.
+// Publish hands m to its topic's handler and waits for the outcome: nil once
+// the handler has returned nil for it. It returns an error wrapping ErrInvalid
+// for an empty topic, ErrUnroutable when the topic has no subscriber, ErrClosed
+// after Close or when Close gave up on the message before it was handled,
+// ErrHandlerFailed when the handler failed on every attempt (the message is
+// parked), ErrUnavailable with the context's error when ctx ends while the
+// queue is full (the message is not taken), and ErrPending with the context's
+// error when ctx ends after the message was taken (it is still delivered,
+// unless the process stops first). A message with an id whose delivery is under
+// way is not queued again: this Publish waits for that delivery.
 func (b *Memory) Publish(ctx context.Context, m Message) error {
 	if err := Validate(m); err != nil {
 		return err
@@ -186,24 +216,48 @@ func (b *Memory) Publish(ctx context.Context, m Message) error {
 		b.mu.RUnlock()
 		return fmt.Errorf("publish: topic[%s] id[%s]: %w", m.Topic, m.ID, ErrUnroutable)
 	}
-	// Counted while holding the read lock, so Close (which takes the write lock
-	// before waiting) never waits on a counter that can still grow.
-	b.pending.Add(1)
-	b.inflight.Add(1)
+	b.dmu.Lock()
+	d, joined := s.active[m.ID]
+	if !joined {
+		m.Body = bytes.Clone(m.Body) // the caller may reuse its buffer
+		d = &delivery{sub: s, m: m, done: make(chan struct{})}
+		b.live[d] = struct{}{}
+		if m.ID != "" {
+			s.active[m.ID] = d
+		}
+		// Counted while holding the read lock, so Close (which takes the write
+		// lock before waiting) never waits on a counter that can still grow.
+		b.pending.Add(1)
+		b.inflight.Add(1)
+	}
+	b.dmu.Unlock()
 	b.mu.RUnlock()
 
-	m.Body = bytes.Clone(m.Body) // the caller may reuse its buffer
+	if !joined {
+		select {
+		case s.q <- memItem{d: d, attempt: 1}:
+		case <-ctx.Done():
+			b.settle(d, fmt.Errorf("queue full: %w: %w", ErrUnavailable, ctx.Err()))
+			b.done()
+		case <-b.closing:
+			b.settle(d, ErrClosed)
+			b.done()
+		}
+	}
 	select {
-	case s.q <- memItem{sub: s, m: m, attempt: 1}:
+	case <-d.done:
+		if d.err != nil {
+			return fmt.Errorf("publish: topic[%s] id[%s]: %w", m.Topic, m.ID, d.err)
+		}
 		return nil
 	case <-ctx.Done():
-		b.done()
-		return fmt.Errorf("publish: topic[%s] id[%s]: queue full: %w: %w", m.Topic, m.ID, ErrUnavailable, ctx.Err())
-	case <-b.closing:
-		b.done()
-		return fmt.Errorf("publish: topic[%s] id[%s]: %w", m.Topic, m.ID, ErrClosed)
+		return fmt.Errorf("publish: topic[%s] id[%s]: %w: %w", m.Topic, m.ID, ErrPending, ctx.Err())
 	}
 }
+
+// Pending returns the number of messages accepted and not yet handled, parked
+// or given up (redeliveries waiting for their delay included).
+func (b *Memory) Pending() int { return int(b.inflight.Load()) }
 
 // Failed returns a copy of the messages parked as failed, oldest first.
 func (b *Memory) Failed() []Message {
@@ -215,8 +269,9 @@ func (b *Memory) Failed() []Message {
 // Close stops accepting publishes, waits up to CloseTimeout for every accepted
 // message to be acknowledged or parked (redeliveries included), then cancels the
 // handlers' context and stops the workers, waiting for them up to CloseTimeout
-// again. Messages still undelivered are dropped and logged, and Close then
-// returns an error wrapping context.DeadlineExceeded. Later calls return nil.
+// again. Messages still undelivered are dropped and logged, their publishers get
+// an error wrapping ErrClosed, and Close then returns an error wrapping
+// context.DeadlineExceeded. Later calls return nil.
 func (b *Memory) Close() error {
 	first := false
 	b.closeOnce.Do(func() {
@@ -291,6 +346,16 @@ func (b *Memory) close() error {
 	if err == nil && dropped > 0 {
 		err = fmt.Errorf("bus: close: %d queued messages dropped (started: %t): %w", dropped, started, context.DeadlineExceeded)
 	}
+	// Handlers that ignored the cancellation: their publishers stop waiting.
+	b.dmu.Lock()
+	stuck := make([]*delivery, 0, len(b.live))
+	for d := range b.live {
+		stuck = append(stuck, d)
+	}
+	b.dmu.Unlock()
+	for _, d := range stuck {
+		b.settle(d, fmt.Errorf("handler still running after close: %w", ErrClosed))
+	}
 	return err
 }
 
@@ -313,8 +378,9 @@ func (b *Memory) work(s *memSub) {
 }
 
 func (b *Memory) handle(it memItem) {
-	err := Invoke(b.hctx, it.sub.h, it.m)
+	err := Invoke(b.hctx, it.d.sub.h, it.d.m)
 	if err == nil {
+		b.settle(it.d, nil)
 		b.done()
 		return
 	}
@@ -324,8 +390,8 @@ func (b *Memory) handle(it memItem) {
 	}
 	delay := Backoff(b.cfg.RetryDelay, b.cfg.MaxRetryDelay, it.attempt)
 	b.cfg.Logger.Warn("bus: handler failed, will redeliver",
-		"topic", it.m.Topic, "id", it.m.ID, "attempt", it.attempt, "delay", delay, "err", err)
-	next := memItem{sub: it.sub, m: it.m, attempt: it.attempt + 1}
+		"topic", it.d.m.Topic, "id", it.d.m.ID, "attempt", it.attempt, "delay", delay, "err", err)
+	next := memItem{d: it.d, attempt: it.attempt + 1}
 
 	b.tmu.Lock()
 	defer b.tmu.Unlock()
@@ -348,7 +414,7 @@ func (b *Memory) handle(it memItem) {
 			return
 		}
 		select {
-		case next.sub.q <- next:
+		case next.d.sub.q <- next:
 		case <-b.stop:
 			b.drop(next)
 		}
@@ -357,20 +423,42 @@ func (b *Memory) handle(it memItem) {
 }
 
 func (b *Memory) park(it memItem, err error) {
+	m := it.d.m
 	b.cfg.Logger.Error("bus: message failed, parked",
-		"topic", it.m.Topic, "id", it.m.ID, "attempts", it.attempt, "err", err)
+		"topic", m.Topic, "id", m.ID, "attempts", it.attempt, "err", err)
 	b.fmu.Lock()
-	b.failed = append(b.failed, it.m)
+	b.failed = append(b.failed, m)
 	b.fmu.Unlock()
 	if b.cfg.OnFailed != nil {
-		b.cfg.OnFailed(it.m, err)
+		b.cfg.OnFailed(m, err)
 	}
+	b.settle(it.d, fmt.Errorf("%w after %d attempts: %w", ErrHandlerFailed, it.attempt, err))
 	b.done()
 }
 
+// drop gives up on a message at close; its publishers learn it was not
+// delivered.
 func (b *Memory) drop(it memItem) {
-	b.cfg.Logger.Error("bus: message dropped at close", "topic", it.m.Topic, "id", it.m.ID, "attempt", it.attempt)
+	b.cfg.Logger.Warn("bus: message not delivered before close", "topic", it.d.m.Topic, "id", it.d.m.ID, "attempt", it.attempt)
+	b.settle(it.d, fmt.Errorf("closed before the handler succeeded (attempt %d): %w", it.attempt, ErrClosed))
 	b.done()
+}
+
+// settle records the outcome of d and releases its publishers; only the first
+// call for a delivery counts.
+func (b *Memory) settle(d *delivery, err error) {
+	b.dmu.Lock()
+	defer b.dmu.Unlock()
+	if d.settled {
+		return
+	}
+	d.settled = true
+	d.err = err
+	delete(b.live, d)
+	if d.m.ID != "" && d.sub.active[d.m.ID] == d {
+		delete(d.sub.active, d.m.ID)
+	}
+	close(d.done)
 }
 
 func (b *Memory) done() {

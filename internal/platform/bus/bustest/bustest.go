@@ -266,7 +266,13 @@ func testParked(t *testing.T, newBus Factory) {
 	}
 	start(t, b)
 	poison := Message(t, "activity_sku_stock_zero", "poison")
-	publish(t, b, poison)
+	// A bus that confirms on acceptance (RabbitMQ) answers nil; one that waits
+	// for the handler (Memory) reports the parking.
+	pctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := b.Publish(pctx, poison); err != nil && !errors.Is(err, bus.ErrHandlerFailed) {
+		t.Fatalf("Publish poison = %v, want nil or ErrHandlerFailed", err)
+	}
 
 	var f failure
 	select {
