@@ -1,0 +1,227 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bigmarket/bigmarket/internal/app"
+	"github.com/bigmarket/bigmarket/internal/config"
+	"github.com/bigmarket/bigmarket/internal/store/sqldb"
+)
+
+const deliveryCampaign = `
+version: 1
+awards:
+  - {id: 101, key: user_credit_random, config: "1,100"}
+  - {id: 201, key: gift_card, config: "card-10"}
+strategies:
+  - id: 910001
+    awards:
+      - {award: 101, title: credits, count: 100000, rate: "0.5", sort: 1}
+      - {award: 201, title: gift card, count: 100000, rate: "0.5", sort: 2}
+activities:
+  - {id: 910101, name: deliveries, strategy: 910001, state: open, begin: "2024-01-01T00:00:00Z", end: "2099-01-01T00:00:00Z"}
+`
+
+// blockingWebhook answers nothing until released (a partner's endpoint that
+// hangs), then 200 to everything.
+type blockingWebhook struct {
+	*httptest.Server
+	received atomic.Int64
+	release  chan struct{}
+	once     sync.Once
+}
+
+func newBlockingWebhook(t *testing.T) *blockingWebhook {
+	w := &blockingWebhook{release: make(chan struct{})}
+	w.Server = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		w.received.Add(1)
+		select {
+		case <-w.release:
+			rw.WriteHeader(http.StatusOK)
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() { w.open(); w.Close() })
+	return w
+}
+
+func (w *blockingWebhook) open() { w.once.Do(func() { close(w.release) }) }
+
+// embeddedTaskStates reads, from the closed instance's SQLite file, each award
+// record's state and the state of its send_award task, by order id.
+func embeddedTaskStates(t *testing.T, dir string, users []string) (records, tasks map[string]string) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, sqldb.Config{Driver: sqldb.DriverSQLite, SQLitePath: filepath.Join(dir, "bigmarket.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	records, tasks = map[string]string{}, map[string]string{}
+	for _, u := range users {
+		r := db.Route(u)
+		rows, err := db.Shard(r.Shard).Read().QueryContext(ctx,
+			`SELECT order_id, award_state FROM `+sqldb.Table("user_award_record", r)+` WHERE user_id = ?`, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var order, state string
+			if err := rows.Scan(&order, &state); err != nil {
+				t.Fatal(err)
+			}
+			records[order] = state
+		}
+		rows.Close()
+	}
+	for shard := range db.Shards() {
+		rows, err := db.Shard(shard).Read().QueryContext(ctx, `SELECT message, state FROM task WHERE topic = 'send_award'`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var msg, state string
+			if err := rows.Scan(&msg, &state); err != nil {
+				t.Fatal(err)
+			}
+			var env struct {
+				Data struct {
+					OrderID string `json:"orderId"`
+				} `json:"data"`
+			}
+			if err := json.Unmarshal([]byte(msg), &env); err != nil {
+				t.Fatal(err)
+			}
+			tasks[env.Data.OrderID] = state
+		}
+		rows.Close()
+	}
+	return records, tasks
+}
+
+// TestEmbeddedStopLeavesUnhandledDeliveriesPending: in embedded mode, with a
+// webhook that hangs, an instance stopped while deliveries are under way leaves
+// the task of every award not yet delivered pending (never completed), and an
+// instance restarted on the same data directory delivers every award.
+func TestEmbeddedStopLeavesUnhandledDeliveriesPending(t *testing.T) {
+	hook := newBlockingWebhook(t)
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Demo = false
+	cfg.Auth.AdminToken = "test-admin"
+	cfg.HTTP.DrawTimeout = time.Minute
+	cfg.Webhooks = map[string]config.Webhook{"gift_card": {URL: hook.URL, Secret: "s3cret"}}
+	log := slog.New(slog.DiscardHandler)
+	if os.Getenv("BIGMARKET_TEST_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+
+	first, err := app.New(context.Background(), cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Start()
+	h := first.Handler()
+	if env := call(t, h, "POST", "/api/admin/v1/campaign/apply", deliveryCampaign); env.Code != "0000" {
+		t.Fatalf("apply: %s %s %s", env.Code, env.Info, env.Data)
+	}
+	const users, each = 12, 3
+	var names []string
+	webhookAwards := 0
+	for u := range users {
+		user := fmt.Sprintf("em%d", u)
+		names = append(names, user)
+		g := fmt.Sprintf(`{"id":"g-%s","userId":"%s","activityId":910101,"total":%d,"day":%d,"month":%d}`, user, user, each, each, each)
+		if env := call(t, h, "POST", "/api/admin/v1/quota/grant", g); env.Code != "0000" {
+			t.Fatalf("grant: %s %s", env.Code, env.Info)
+		}
+		for range each {
+			env := call(t, h, "POST", "/api/v1/raffle/activity/draw", fmt.Sprintf(`{"userId":"%s","activityId":910101}`, user))
+			if env.Code != "0000" {
+				t.Fatalf("draw: %s %s", env.Code, env.Info)
+			}
+			var r struct{ AwardID int64 }
+			json.Unmarshal(env.Data, &r)
+			if r.AwardID == 201 {
+				webhookAwards++
+			}
+		}
+	}
+	if webhookAwards == 0 {
+		t.Skip("no draw won the webhook award (probability 2^-36)")
+	}
+	// Every webhook delivery is under way, and hangs.
+	deadline := time.Now().Add(30 * time.Second)
+	for hook.received.Load() < int64(webhookAwards) {
+		if time.Now().After(deadline) {
+			t.Fatalf("webhook called %d times, want %d", hook.received.Load(), webhookAwards)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- first.Close() }()
+	select {
+	case err := <-closed:
+		t.Logf("first instance closed: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("Close hung")
+	}
+
+	records, tasks := embeddedTaskStates(t, cfg.DataDir, names)
+	if len(records) != users*each {
+		t.Fatalf("%d award records, want %d", len(records), users*each)
+	}
+	unfinished := 0
+	for order, state := range records {
+		if state == "completed" || state == "pending_manual" {
+			continue
+		}
+		unfinished++
+		if tasks[order] == "completed" {
+			t.Errorf("award record %s is %s but its send_award task is completed: the award would never be delivered", order, state)
+		}
+	}
+	if unfinished == 0 {
+		t.Fatalf("no award left undelivered by the stop (%d webhook awards): the test proves nothing", webhookAwards)
+	}
+	t.Logf("%d of %d awards undelivered at the stop", unfinished, len(records))
+
+	// Restart on the same data directory; the partner's endpoint answers again.
+	hook.open()
+	second, err := app.New(context.Background(), cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second.Start()
+	t.Cleanup(func() {
+		if err := second.Close(); err != nil {
+			t.Errorf("close the restarted instance: %v", err)
+		}
+	})
+	h = second.Handler()
+	deadline = time.Now().Add(60 * time.Second)
+	for _, user := range names {
+		for {
+			env := call(t, h, "GET", "/api/admin/v1/users/"+user, "")
+			if n := strings.Count(string(env.Data), `"awardState":"completed"`) + strings.Count(string(env.Data), `"awardState":"pending_manual"`); n == each {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("user %s: awards not delivered after the restart: %s", user, env.Data)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
