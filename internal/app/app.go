@@ -133,7 +133,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 	if a.bus, err = newBus(cfg, log); err != nil {
 		return nil, err
 	}
-	if a.relay, err = outbox.NewRelay(outbox.RelayConfig{Publisher: a.bus, Store: tasks, Now: now, Logger: log}); err != nil {
+	if a.relay, err = outbox.NewRelay(outbox.RelayConfig{Publisher: a.bus, Store: tasks, Workers: relayWorkers(cfg), Now: now, Logger: log}); err != nil {
 		return nil, err
 	}
 	var fleetLease lease.Lease = lease.NewMemory(now)
@@ -316,7 +316,7 @@ func (a *App) Handler() http.Handler { return a.handler }
 func (a *App) MetricsHandler() http.Handler { return a.api.MetricsHandler() }
 
 // Start runs the background work until Close: configuration and switch reloads,
-// stock flushes, the outbox retry job.
+// stock flushes, the outbox retry job and purge.
 func (a *App) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stop = cancel
@@ -333,6 +333,20 @@ func (a *App) Start() {
 					return
 				}
 			}
+		})
+	}
+	// Completed outbox tasks past their retention are deleted; one runner
+	// across the fleet.
+	if retention := a.cfg.Outbox.Retention; retention > 0 {
+		every := outbox.PurgeEvery(retention)
+		a.wg.Go(func() {
+			lease.RunExclusive(ctx, a.lease, "outbox-purge", a.Owner, 3*every, every, func(ctx context.Context) error {
+				n, err := outbox.Purge(ctx, a.tasks, time.Now().Add(-retention), 0)
+				if n > 0 {
+					a.log.Info("outbox: completed tasks purged", "tasks", n, "retention", retention)
+				}
+				return err
+			}, a.log)
 		})
 	}
 	// Exchanges whose payment never happened (an instance died in between)
@@ -366,7 +380,9 @@ func (a *App) awardKey(id int64) (award.Key, bool) {
 
 // Close stops background work (stock counters are flushed once more), publishes
 // what the relay holds, and closes connections. It is safe to call once after New,
-// with or without Start.
+// with or without Start. In embedded mode publishing means delivering: a task
+// whose consumer has not handled it within the deadline stays pending in the
+// outbox, and the next start delivers it.
 func (a *App) Close() error {
 	a.stop()
 	a.wg.Wait()

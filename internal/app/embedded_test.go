@@ -225,3 +225,44 @@ func TestEmbeddedStopLeavesUnhandledDeliveriesPending(t *testing.T) {
 		}
 	}
 }
+
+// TestCompletedTasksPurged: completed outbox tasks older than the configured
+// retention are deleted by the running instance.
+func TestCompletedTasksPurged(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Auth.AdminToken = "test-admin"
+	cfg.Outbox.Retention = time.Millisecond
+	a, err := app.New(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Start()
+	t.Cleanup(func() {
+		if err := a.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	h := a.Handler()
+	if env := call(t, h, "POST", "/api/admin/v1/quota/grant", `{"id":"g-purge","userId":"purger","activityId":100301,"total":3,"day":3,"month":3}`); env.Code != "0000" {
+		t.Fatalf("grant: %s %s", env.Code, env.Info)
+	}
+	for range 3 {
+		if env := call(t, h, "POST", "/api/v1/raffle/activity/draw", `{"userId":"purger","activityId":100301}`); env.Code != "0000" {
+			t.Fatalf("draw: %s %s", env.Code, env.Info)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		env := call(t, h, "GET", "/api/admin/v1/users/purger", "")
+		delivered := strings.Count(string(env.Data), `"awardState":"completed"`) + strings.Count(string(env.Data), `"awardState":"pending_manual"`)
+		tasks := call(t, h, "GET", "/api/admin/v1/tasks?limit=1000", "")
+		if delivered == 3 && strings.Count(string(tasks.Data), `"messageId"`) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 30s: %d awards delivered, tasks %s; want 3 and no task left", delivered, tasks.Data)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

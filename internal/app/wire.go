@@ -258,6 +258,23 @@ func newBus(cfg config.Config, log *slog.Logger) (bus.Bus, error) {
 	return b, nil
 }
 
+// embeddedRelayWorkers is the outbox relay's publishing concurrency over the
+// in-process bus. There a publish returns only once the consumer handled the
+// message, so each worker waits for a delivery (up to the relay's publish
+// timeout) where a RabbitMQ publish takes a millisecond: enough workers that
+// deliveries stuck on a slow consumer (a webhook) do not starve the others. An
+// idle worker is a parked goroutine.
+const embeddedRelayWorkers = 1024
+
+// relayWorkers returns the outbox relay's worker count: zero (the relay's
+// default) with RabbitMQ, embeddedRelayWorkers with the in-process bus.
+func relayWorkers(cfg config.Config) int {
+	if cfg.RabbitMQ.URL == "" {
+		return embeddedRelayWorkers
+	}
+	return 0
+}
+
 // webhooks converts the configured award webhooks.
 func webhooks(cfg config.Config) map[award.Key]award.WebhookConfig {
 	out := make(map[award.Key]award.WebhookConfig, len(cfg.Webhooks))

@@ -58,6 +58,7 @@ type Config struct {
 	Auth     Auth     `yaml:"auth"`
 	HTTP     HTTP     `yaml:"http"`
 	Metrics  Metrics  `yaml:"metrics"`
+	Outbox   Outbox   `yaml:"outbox"`
 	// Webhooks deliver awards of other keys than the credit ones: award key →
 	// endpoint. An award key without a webhook is kept as pending_manual.
 	Webhooks map[string]Webhook `yaml:"webhooks"`
@@ -227,6 +228,15 @@ type Metrics struct {
 	RequireToken bool `yaml:"require_token"`
 }
 
+// Outbox configures the event outbox (the task table of every shard).
+type Outbox struct {
+	// Retention is how long a completed task is kept (for operators and
+	// audits) before one instance of the fleet deletes it, e.g. "168h". Tasks
+	// in create or fail are never deleted. Zero keeps completed tasks forever.
+	// Default 168h (7 days).
+	Retention time.Duration `yaml:"retention"`
+}
+
 // Webhook is an award delivery endpoint.
 type Webhook struct {
 	URL    string `yaml:"url"`
@@ -255,6 +265,7 @@ func Default() Config {
 			MaxHeaderBytes:    64 << 10,
 		},
 		Metrics: Metrics{RequireToken: true},
+		Outbox:  Outbox{Retention: 7 * 24 * time.Hour},
 	}
 }
 
@@ -309,6 +320,16 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 			*dst = n
 		}
 	}
+	duration := func(name string, dst *time.Duration) {
+		if v := getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%w: %s=%q is not a duration (e.g. 168h, 30m)", ErrInvalid, name, v))
+				return
+			}
+			*dst = d
+		}
+	}
 	str("BIGMARKET_ADDR", &c.Addr)
 	str("BIGMARKET_DATA_DIR", &c.DataDir)
 	boolean("BIGMARKET_DEMO", &c.Demo)
@@ -334,6 +355,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	list("BIGMARKET_CORS_ORIGINS", &c.HTTP.AllowedOrigins)
 	str("BIGMARKET_METRICS_ADDR", &c.Metrics.Addr)
 	boolean("BIGMARKET_METRICS_REQUIRE_TOKEN", &c.Metrics.RequireToken)
+	duration("BIGMARKET_OUTBOX_RETENTION", &c.Outbox.Retention)
 	return errors.Join(errs...)
 }
 
@@ -450,5 +472,8 @@ func (c Config) validateNumbers(bad func(format string, args ...any)) {
 	}
 	if c.Redis.DB < 0 {
 		bad("redis.db %d: want zero or a positive database number", c.Redis.DB)
+	}
+	if c.Outbox.Retention < 0 {
+		bad("outbox.retention %s: want zero (keep completed tasks forever) or a positive duration such as 168h", c.Outbox.Retention)
 	}
 }

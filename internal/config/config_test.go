@@ -100,6 +100,7 @@ func TestEveryNumberValidated(t *testing.T) {
 		{"max_open_conns negative", "database:\n  max_open_conns: -1", "database.max_open_conns"},
 		{"redis db negative", "redis:\n  db: -1", "redis.db"},
 		{"connect_timeout negative", "rabbitmq:\n  connect_timeout: -1s", "rabbitmq.connect_timeout"},
+		{"outbox retention negative", "outbox:\n  retention: -1h", "outbox.retention"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -118,5 +119,27 @@ func TestEveryNumberValidated(t *testing.T) {
 	}
 	if _, err := Load("", env(nil)); err != nil {
 		t.Fatalf("defaults refused: %v", err)
+	}
+}
+
+func TestOutboxRetention(t *testing.T) {
+	c, err := Load("", env(nil))
+	if err != nil || c.Outbox.Retention != 7*24*time.Hour {
+		t.Fatalf("default outbox retention = %v, %v; want 168h", c.Outbox.Retention, err)
+	}
+	path := filepath.Join(t.TempDir(), "bigmarket.yaml")
+	if err := os.WriteFile(path, []byte("outbox:\n  retention: 0s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := Load(path, env(nil)); err != nil || c.Outbox.Retention != 0 {
+		t.Fatalf("retention 0s in the file = %v, %v; want 0 (keep forever)", c.Outbox.Retention, err)
+	}
+	if c, err := Load(path, env(map[string]string{"BIGMARKET_OUTBOX_RETENTION": "36h"})); err != nil || c.Outbox.Retention != 36*time.Hour {
+		t.Fatalf("BIGMARKET_OUTBOX_RETENTION=36h: %v, %v", c.Outbox.Retention, err)
+	}
+	for _, v := range []string{"-1h", "a week", "7d"} {
+		if _, err := Load("", env(map[string]string{"BIGMARKET_OUTBOX_RETENTION": v})); !errors.Is(err, ErrInvalid) {
+			t.Errorf("BIGMARKET_OUTBOX_RETENTION=%s: err = %v, want ErrInvalid", v, err)
+		}
 	}
 }

@@ -26,7 +26,10 @@ type Store struct {
 	db *sqldb.DB
 }
 
-var _ outbox.Store = (*Store)(nil)
+var (
+	_ outbox.Store  = (*Store)(nil)
+	_ outbox.Purger = (*Store)(nil)
+)
 
 // New returns a Store on db.
 func New(db *sqldb.DB) *Store { return &Store{db: db} }
@@ -205,6 +208,38 @@ func (s *Store) Reset(ctx context.Context, messageID string, now time.Time) (out
 	}
 	t.State, t.Attempts, t.UpdateTime = outbox.StateFail, 0, time.UnixMilli(now.UnixMilli())
 	return t, nil
+}
+
+// Purge statements: a bounded DELETE of completed tasks last updated before a
+// time, served by the (state, update_time) index. MySQL bounds the DELETE
+// itself; SQLite (built without DELETE … LIMIT) deletes the rowids a bounded
+// subquery selects.
+const (
+	qPurgeMySQL  = `DELETE FROM task WHERE state = ? AND update_time < ? ORDER BY update_time LIMIT ?`
+	qPurgeSQLite = `DELETE FROM task WHERE id IN (SELECT id FROM task WHERE state = ? AND update_time < ? ORDER BY update_time LIMIT ?)`
+)
+
+// PurgeCompleted implements outbox.Purger: it deletes up to limit tasks of
+// shard that are completed and were last updated before before (the oldest
+// first), in one statement, and returns how many it deleted. Tasks in create or
+// fail are never deleted.
+func (s *Store) PurgeCompleted(ctx context.Context, shard int, before time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	q := qPurgeSQLite
+	if s.db.Driver() == sqldb.DriverMySQL {
+		q = qPurgeMySQL
+	}
+	res, err := s.db.Shard(shard).Write().ExecContext(ctx, q, string(outbox.StateCompleted), before.UnixMilli(), limit)
+	if err != nil {
+		return 0, fmt.Errorf("purge completed outbox tasks: shard[%d] before[%s]: %w", shard, before.UTC().Format(time.RFC3339), err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("purge completed outbox tasks: shard[%d]: %w", shard, err)
+	}
+	return int(n), nil
 }
 
 const qCount = `SELECT state, COUNT(*) FROM task GROUP BY state`

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"testing"
@@ -228,6 +229,89 @@ func TestListGetReset(t *testing.T) {
 		}
 		if _, err := s.Reset(ctx, "nope", t0); !errors.Is(err, outbox.ErrNotFound) {
 			t.Fatalf("Reset unknown: %v", err)
+		}
+	})
+}
+
+// PurgeCompleted deletes only completed tasks last updated before the cut-off,
+// oldest first, at most limit per call, on the shard asked.
+func TestPurgeCompleted(t *testing.T) {
+	sqldbtest.ForEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		s, ctx := outboxdb.New(db), context.Background()
+		var all []outbox.Task
+		for i := range 60 {
+			all = append(all, task(t, fmt.Sprintf("purge-%d", i), fmt.Sprintf("p-%02d", i), t0))
+		}
+		insert(t, db, s, all...)
+		cut := t0.Add(time.Hour)
+		// Per task: completed before the cut-off (i%4 == 0 or 1, the higher i
+		// the older), completed at the cut-off (2), failed long ago (3).
+		old := map[int]map[string]time.Time{} // shard → ids to purge → update time
+		var keep []string
+		for i, tk := range all {
+			shard := s.ShardOf(tk.UserID)
+			switch i % 4 {
+			case 0, 1:
+				at := cut.Add(-time.Duration(i+1) * time.Minute)
+				if err := s.MarkCompleted(ctx, shard, []string{tk.MessageID}, at); err != nil {
+					t.Fatal(err)
+				}
+				if old[shard] == nil {
+					old[shard] = map[string]time.Time{}
+				}
+				old[shard][tk.MessageID] = at
+			case 2:
+				if err := s.MarkCompleted(ctx, shard, []string{tk.MessageID}, cut); err != nil { // not before the cut-off
+					t.Fatal(err)
+				}
+				keep = append(keep, tk.MessageID)
+			case 3:
+				if err := s.MarkFailed(ctx, shard, tk.MessageID, 10, t0); err != nil {
+					t.Fatal(err)
+				}
+				keep = append(keep, tk.MessageID)
+			}
+		}
+		for shard := range db.Shards() {
+			want := len(old[shard])
+			if want < 3 {
+				t.Fatalf("shard %d has %d tasks to purge; the test needs more users", shard, want)
+			}
+			byAge := slices.SortedFunc(maps.Keys(old[shard]), func(a, b string) int { return old[shard][a].Compare(old[shard][b]) })
+			// Limit 2: exactly the two oldest.
+			n, err := s.PurgeCompleted(ctx, shard, cut, 2)
+			if err != nil || n != 2 {
+				t.Fatalf("shard %d: PurgeCompleted limit 2 = %d, %v", shard, n, err)
+			}
+			var gone []string
+			for _, id := range byAge {
+				_, _, err := s.Get(ctx, id)
+				if errors.Is(err, outbox.ErrNotFound) {
+					gone = append(gone, id)
+				} else if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !reflect.DeepEqual(gone, byAge[:2]) {
+				t.Fatalf("shard %d: purged %v, want the two oldest %v", shard, gone, byAge[:2])
+			}
+			n, err = s.PurgeCompleted(ctx, shard, cut, 1000)
+			if err != nil || n != want-2 {
+				t.Fatalf("shard %d: PurgeCompleted = %d, %v; want %d", shard, n, err, want-2)
+			}
+			if n, err := s.PurgeCompleted(ctx, shard, cut, 1000); err != nil || n != 0 {
+				t.Fatalf("shard %d: PurgeCompleted again = %d, %v; want 0", shard, n, err)
+			}
+		}
+		for _, id := range keep {
+			get(t, s, id) // fails the test when gone
+		}
+		counts, err := s.CountByState(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := (map[outbox.State]int64{outbox.StateCompleted: 15, outbox.StateFail: 15}); !reflect.DeepEqual(counts, want) {
+			t.Fatalf("after purging: %v, want %v", counts, want)
 		}
 	})
 }
