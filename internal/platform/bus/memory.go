@@ -237,11 +237,14 @@ func (b *Memory) Publish(ctx context.Context, m Message) error {
 		select {
 		case s.q <- memItem{d: d, attempt: 1}:
 		case <-ctx.Done():
-			b.settle(d, fmt.Errorf("queue full: %w: %w", ErrUnavailable, ctx.Err()))
+			err := fmt.Errorf("queue full: %w: %w", ErrUnavailable, ctx.Err())
+			b.settle(d, err)
 			b.done()
+			return fmt.Errorf("publish: topic[%s] id[%s]: %w", m.Topic, m.ID, err)
 		case <-b.closing:
 			b.settle(d, ErrClosed)
 			b.done()
+			return fmt.Errorf("publish: topic[%s] id[%s]: %w", m.Topic, m.ID, ErrClosed)
 		}
 	}
 	select {
