@@ -234,28 +234,52 @@ func (b *Memory) Publish(ctx context.Context, m Message) error {
 	b.mu.RUnlock()
 
 	if !joined {
+		it := memItem{d: d, attempt: 1}
 		select {
-		case s.q <- memItem{d: d, attempt: 1}:
-		case <-ctx.Done():
-			err := fmt.Errorf("queue full: %w: %w", ErrUnavailable, ctx.Err())
-			b.settle(d, err)
-			b.done()
-			return fmt.Errorf("publish: topic[%s] id[%s]: %w", m.Topic, m.ID, err)
-		case <-b.closing:
-			b.settle(d, ErrClosed)
-			b.done()
-			return fmt.Errorf("publish: topic[%s] id[%s]: %w", m.Topic, m.ID, ErrClosed)
+		case s.q <- it: // room: taken even if ctx has just ended
+		default:
+			if err := b.enqueue(ctx, it); err != nil {
+				return fmt.Errorf("publish: topic[%s] id[%s]: %w", m.Topic, m.ID, err)
+			}
 		}
 	}
 	select {
 	case <-d.done:
-		if d.err != nil {
-			return fmt.Errorf("publish: topic[%s] id[%s]: %w", m.Topic, m.ID, d.err)
-		}
-		return nil
+		return d.outcome()
 	case <-ctx.Done():
+		select {
+		case <-d.done: // settled at the same time: the outcome wins
+			return d.outcome()
+		default:
+		}
 		return fmt.Errorf("publish: topic[%s] id[%s]: %w: %w", m.Topic, m.ID, ErrPending, ctx.Err())
 	}
+}
+
+// enqueue waits for room in its topic's queue until ctx ends or Close begins; then it
+// gives the delivery up and returns why.
+func (b *Memory) enqueue(ctx context.Context, it memItem) error {
+	select {
+	case it.d.sub.q <- it:
+		return nil
+	case <-ctx.Done():
+		err := fmt.Errorf("queue full: %w: %w", ErrUnavailable, ctx.Err())
+		b.settle(it.d, err)
+		b.done()
+		return err
+	case <-b.closing:
+		b.settle(it.d, ErrClosed)
+		b.done()
+		return ErrClosed
+	}
+}
+
+// outcome is the error a publisher of d gets once d is settled.
+func (d *delivery) outcome() error {
+	if d.err != nil {
+		return fmt.Errorf("publish: topic[%s] id[%s]: %w", d.m.Topic, d.m.ID, d.err)
+	}
+	return nil
 }
 
 // Pending returns the number of messages accepted and not yet handled, parked
