@@ -209,6 +209,8 @@ func (r *Relay) publish(t Task) {
 	attempts := t.Attempts
 	if Counted(err) {
 		attempts++
+	} else if r.pctx.Err() != nil {
+		return // Close gave up on it: the task stays as stored, for the retry job
 	}
 	r.log.Warn("outbox: publish failed; left for the retry job",
 		"topic", t.Topic, "id", t.MessageID, "user", t.UserID, "attempts", attempts, "err", err)
