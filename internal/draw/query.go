@@ -54,6 +54,9 @@ type AwardItem struct {
 	AwardRuleLockCount int64  `json:"awardRuleLockCount"`
 	IsAwardUnlock      bool   `json:"isAwardUnlock"`
 	WaitUnLockCount    int64  `json:"waitUnLockCount"`
+	// AwardKey says how the award is delivered (user_credit_random, …); pages
+	// pick a default icon by it.
+	AwardKey string `json:"awardKey"`
 }
 
 // WeightItem is one row of query_raffle_strategy_rule_weight.
@@ -158,10 +161,12 @@ func (s *ActivityService) AwardList(ctx context.Context, userID string, activity
 	if err != nil {
 		return nil, fmt.Errorf("award list activity[%d]: %w", activityID, err)
 	}
+	kinds := s.cfg.Catalog.Current().Awards
 	out := make([]AwardItem, 0, len(views))
 	for _, v := range views {
 		out = append(out, AwardItem{
-			AwardID: v.AwardID, AwardTitle: v.Title, AwardSubtitle: v.Subtitle, Sort: v.Sort,
+			AwardKey: string(kinds[v.AwardID].Key),
+			AwardID:  v.AwardID, AwardTitle: v.Title, AwardSubtitle: v.Subtitle, Sort: v.Sort,
 			AwardRuleLockCount: v.LockCount,
 			IsAwardUnlock:      today >= v.LockCount,
 			WaitUnLockCount:    max(v.LockCount-today, 0),
