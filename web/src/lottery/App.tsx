@@ -192,6 +192,11 @@ function Activity(props: {
     setHistoryTick((n) => n + 1);
   }, [awards, account, credit, signed, weights, skus]);
 
+  // Rewards of a sign-in or a draw are delivered asynchronously: look again shortly after.
+  const later = useCallback(() => {
+    for (const ms of [1200, 3500]) window.setTimeout(() => void refreshUser(), ms);
+  }, [refreshUser]);
+
   const chooseKind = (k: BoardKind) => {
     setKind(k);
     try {
@@ -239,8 +244,9 @@ function Activity(props: {
       busyRef.current = false;
       setBusy(false);
       void refreshUser();
+      later();
     }
-  }, [phase, client, activityId, fail, say, slots, refreshUser, t, props]);
+  }, [phase, client, activityId, fail, say, slots, refreshUser, later, t, props]);
 
   const doSignIn = async () => {
     try {
@@ -250,13 +256,14 @@ function Activity(props: {
       fail(e);
     }
     await refreshUser();
+    later();
   };
 
   const doExchange = async (s: SKUProduct) => {
     setConfirm(null);
     try {
       await client.exchange(s.sku);
-      say({ kind: 'info', text: t('exchanged', { n: s.activityCount.totalCount }) });
+      say({ kind: 'info', text: t(s.activityCount.totalCount === 1 ? 'exchanged1' : 'exchanged', { n: s.activityCount.totalCount }) });
     } catch (e) {
       fail(e);
     }
@@ -312,7 +319,7 @@ function Activity(props: {
           <button type="button" className={signed.data ? 'secondary' : 'primary'} data-testid="sign-in" disabled={signed.data !== false} onClick={doSignIn}>
             {signed.data ? t('signedIn') : t('signIn')}
           </button>
-          <button type="button" className="secondary" onClick={() => void refreshUser()}>{t('refresh')}</button>
+          <button type="button" className="secondary" data-testid="refresh" onClick={() => void refreshUser()}>{t('refresh')}</button>
         </div>
       </section>
 
@@ -360,7 +367,7 @@ function Activity(props: {
             return (
               <li key={s.sku} data-testid={`sku-${s.sku}`}>
                 <div>
-                  <strong>{t('skuDraws', { n: s.activityCount.totalCount })}</strong>
+                  <strong>{t(s.activityCount.totalCount === 1 ? 'skuDraw1' : 'skuDraws', { n: s.activityCount.totalCount })}</strong>
                   <span className="muted"> · {t('skuStock', { n: s.stockCountSurplus })}</span>
                 </div>
                 <div className="sku-buy">
@@ -398,7 +405,7 @@ function Activity(props: {
             </>
           }
         >
-          <p>{t('confirmExchange', { p: money(confirm.productAmount, lang), n: confirm.activityCount.totalCount })}</p>
+          <p>{t(confirm.activityCount.totalCount === 1 ? 'confirmExchange1' : 'confirmExchange', { p: money(confirm.productAmount, lang), n: confirm.activityCount.totalCount })}</p>
         </Dialog>
       )}
     </main>

@@ -94,7 +94,16 @@ export const Board = forwardRef<BoardHandle, Props>(function Board(props, ref) {
   );
 
   const onStart = useCallback(() => onDrawRef.current(), []);
-  const onEnd = useCallback(() => {
+  // Where the canvas itself says it stopped, for people who cannot see it and
+  // for the browser tests (data-stopped-award).
+  const [stopped, setStopped] = useState<number | null>(null);
+  const prizesRef = useRef(prizes);
+  prizesRef.current = prizes;
+  const slotsRef = useRef(slots);
+  slotsRef.current = slots;
+  const onEnd = useCallback((prize: LuckyPrize | undefined) => {
+    const i = prize ? prizesRef.current.indexOf(prize) : -1;
+    setStopped(i >= 0 ? slotsRef.current[i].awardId : null);
     const done = ending.current;
     ending.current = null;
     done?.();
@@ -135,7 +144,7 @@ export const Board = forwardRef<BoardHandle, Props>(function Board(props, ref) {
   return (
     <div className="board" ref={box}>
       {width > 0 && slots.length > 0 && (
-        <div className="board-canvas" aria-hidden="true" style={{ width: size, height: size }} data-board={kind}>
+        <div className="board-canvas" aria-hidden="true" style={{ width: size, height: size }} data-board={kind} data-stopped-award={stopped ?? ''}>
           {kind === 'grid' ? (
             <LuckyGrid
               key={`grid-${size}`}
