@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bigmarket/bigmarket/internal/app/apptest"
+	"github.com/bigmarket/bigmarket/internal/campaign"
 	"github.com/bigmarket/bigmarket/internal/config"
 )
 
@@ -333,5 +334,45 @@ func TestPages(t *testing.T) {
 	run(t, off, []scenario{
 		{name: "ui off: / is the API's 404", method: "GET", path: "/", wantHTTP: http.StatusNotFound, wantCode: "0002"},
 		{name: "ui off: assets too", method: "GET", path: script, wantHTTP: http.StatusNotFound, wantCode: "0002"},
+	})
+}
+
+// TestAwardImageInList: an image set in the campaign file reaches
+// query_raffle_award_list; awards without one carry no image field.
+func TestAwardImageInList(t *testing.T) {
+	h := apptest.New(t, nil).Handler()
+	row := `{award: 101, title: 随机积分, count: 10000, rate: "0.79", tree: tree_luck_award, sort: 1}`
+	demo := string(campaign.Demo())
+	if !strings.Contains(demo, row) {
+		t.Fatalf("demo campaign has no row %s", row)
+	}
+	withImage := strings.Replace(demo, row, `{award: 101, title: 随机积分, count: 10000, rate: "0.79", tree: tree_luck_award, sort: 1, image: /img/credits.png}`, 1)
+	if env := do(t, h, scenario{method: "POST", path: "/api/admin/v1/campaign/apply", admin: true, body: withImage}); env.Code != "0000" {
+		t.Fatalf("apply: %s %s %s", env.Code, env.Info, env.Data)
+	}
+	thirdParty := strings.Replace(demo, row, `{award: 101, title: 随机积分, count: 10000, rate: "0.79", tree: tree_luck_award, sort: 1, image: "https://cdn.example.com/x.png"}`, 1)
+	run(t, h, []scenario{
+		{name: "image listed", method: "POST", path: "/api/v1/raffle/strategy/query_raffle_award_list", body: drawBody("u", 100301), wantCode: "0000",
+			check: func(t *testing.T, d json.RawMessage) {
+				var items []struct {
+					AwardID int64
+					Image   *string
+				}
+				json.Unmarshal(d, &items)
+				for _, it := range items {
+					switch {
+					case it.AwardID == 101 && (it.Image == nil || *it.Image != "/img/credits.png"):
+						t.Fatalf("award 101 image %v: %s", it.Image, d)
+					case it.AwardID != 101 && it.Image != nil:
+						t.Fatalf("award %d has an image field without one configured: %s", it.AwardID, d)
+					}
+				}
+			}},
+		{name: "third-party image refused", method: "POST", path: "/api/admin/v1/campaign/validate", admin: true, body: thirdParty, wantCode: "0002",
+			check: func(t *testing.T, d json.RawMessage) {
+				if !strings.Contains(string(d), "image") || !strings.Contains(string(d), "another host") {
+					t.Fatalf("problems %s", d)
+				}
+			}},
 	})
 }
