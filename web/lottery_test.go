@@ -7,7 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
 	"github.com/bigmarket/bigmarket/internal/auth"
+	"github.com/bigmarket/bigmarket/internal/campaign"
 	"github.com/bigmarket/bigmarket/internal/config"
 )
 
@@ -78,6 +82,8 @@ func TestLotteryJourney(t *testing.T) {
 	b.do()
 	b.click(`[data-testid="result"] button`)
 	b.waitText(drawsTotal, "one draw fewer", is("99"))
+	b.waitText(`[data-award-id="107"]`, "award 107 (rule_lock 1) to unlock live", func(x string) bool { return strings.Contains(x, "Unlocked") })
+	b.waitText(`[data-testid="lock-106"]`, "award 106 one draw closer", is("1 more draws to unlock"))
 	b.waitText(`[data-testid="tier-10"]`, "the tier progress to move", func(x string) bool { return strings.HasPrefix(x, "1 / 10 draws") })
 	b.waitText(`[data-testid="my-prizes"] li`, "the prize in my prizes", func(x string) bool { return strings.Contains(x, title) })
 
@@ -139,7 +145,7 @@ func TestNoQuotaMessage(t *testing.T) {
 		t.Fatalf("notice code %q", code)
 	}
 	b.waitText(drawButton, "the board usable again", is("Draw"))
-	if eval[bool](b, `document.querySelector('[data-testid="draw"]').disabled`) {
+	if eval[bool](b, `(() => { const d = document.querySelector('[data-testid="draw"]'); return d.disabled || d.getAttribute('aria-disabled') === 'true'; })()`) {
 		t.Fatal("draw button left disabled after a failed draw")
 	}
 	// Switching to the wheel works and is remembered.
@@ -262,4 +268,59 @@ func TestTokenMode(t *testing.T) {
 	if got, _ := b2.textOf(drawsTotal); got != "–" {
 		t.Fatalf("bare userId in token mode shows draws %q", got)
 	}
+}
+
+// TestKeyboardAndIdentityForm: without a userId the page asks for one; the
+// whole draw works from the keyboard, the result is announced through the
+// live region, and Escape closes the dialog.
+func TestKeyboardAndIdentityForm(t *testing.T) {
+	s := newSite(t, nil)
+	b := newBrowser(t, 1024, 800, false, true)
+	b.open(s.url + "/")
+	b.do(chromedp.WaitVisible(chromedp.CSS(`input[name="userId"]`)))
+	b.do(chromedp.SendKeys(chromedp.CSS(`input[name="userId"]`), "xiaofuge"), chromedp.SendKeys(chromedp.CSS(`input[name="activityId"]`), "100301\r"))
+	b.waitText(drawsTotal, "the granted draws", is("100"))
+	if loc := eval[string](b, `location.search`); loc != "?userId=xiaofuge&activityId=100301" {
+		t.Errorf("address after the form: %q", loc)
+	}
+	eval[bool](b, `(document.querySelector('[data-testid="draw"]').focus(), true)`)
+	b.do(chromedp.KeyEvent("\r"))
+	title := b.waitText(`[data-testid="result-title"]`, "the result dialog", func(x string) bool { return x != "" })
+	if focused := eval[string](b, `document.activeElement.closest('[role="dialog"]') ? 'dialog' : document.activeElement.tagName`); focused != "dialog" {
+		t.Errorf("focus is on %s, want inside the result dialog", focused)
+	}
+	b.waitText(`[data-testid="live"]`, "the result announced", func(x string) bool { return strings.Contains(x, title) })
+	b.do(chromedp.KeyEvent(kb.Escape))
+	b.do(chromedp.WaitNotPresent(chromedp.CSS(`[data-testid="result"]`)))
+	if focused := eval[string](b, `document.activeElement.dataset.testid ?? ""`); focused != "draw" {
+		t.Errorf("focus after closing the dialog is on %q, want back on the draw button", focused)
+	}
+	b.checkClean(s.url)
+}
+
+// TestActivityNotStartedOrEnded: an activity outside its period shows its state
+// instead of a board.
+func TestActivityNotStartedOrEnded(t *testing.T) {
+	s := newSite(t, nil)
+	demo := string(campaign.Demo())
+	for _, c := range []struct{ from, to string }{
+		{`begin: "2024-10-06T12:09:34+08:00", end: "2036-10-06T12:09:34+08:00"`, `begin: "2035-01-01T00:00:00+08:00", end: "2036-10-06T12:09:34+08:00"`},
+		{`begin: "2024-03-09T10:15:10+08:00", end: "2036-03-09T10:15:10+08:00"`, `begin: "2024-03-09T10:15:10+08:00", end: "2025-03-09T10:15:10+08:00"`},
+	} {
+		if !strings.Contains(demo, c.from) {
+			t.Fatalf("demo campaign has no %s", c.from)
+		}
+		demo = strings.Replace(demo, c.from, c.to, 1)
+	}
+	s.admin("POST", "/api/admin/v1/campaign/apply", demo)
+	b := newBrowser(t, 1024, 800, false, true)
+	b.open(s.url + "/?userId=xfg&activityId=100401")
+	b.waitText(`[data-testid="activity-state"]`, "not started", is("This activity has not started yet."))
+	b.waitText(`[data-testid="period"]`, "a countdown", func(x string) bool { return strings.Contains(x, "Starts in") })
+	b.open(s.url + "/?userId=xiaofuge&activityId=100301")
+	b.waitText(`[data-testid="activity-state"]`, "ended", is("This activity has ended."))
+	if n := eval[int](b, `document.querySelectorAll('[data-testid="draw"]').length`); n != 0 {
+		t.Errorf("an ended activity shows a draw button")
+	}
+	b.checkClean(s.url)
 }

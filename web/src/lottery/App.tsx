@@ -327,7 +327,7 @@ function Activity(props: {
         <h2 id="activity-h" data-testid="activity-name">{info.data?.activityName ?? t('activity')}</h2>
         {info.data?.activityDesc && info.data.activityDesc !== info.data.activityName && <p>{info.data.activityDesc}</p>}
         {info.data && (
-          <p className="muted">
+          <p className="muted" data-testid="period">
             {t('period')}: {new Date(begin).toLocaleString(lang)} – {new Date(end).toLocaleString(lang)}
             {' · '}
             {phase === 'before' ? t('startsIn', { t: duration(begin - serverNow, lang) }) : phase === 'open' ? t('endsIn', { t: duration(end - serverNow, lang) }) : ''}

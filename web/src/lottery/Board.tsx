@@ -177,7 +177,8 @@ export const Board = forwardRef<BoardHandle, Props>(function Board(props, ref) {
           )}
         </div>
       )}
-      <button type="button" className="draw-button" data-testid="draw" onClick={props.onDraw} disabled={disabled} aria-busy={props.busy}>
+      {/* Busy keeps the button focusable (aria-disabled), so keyboard focus stays on it through a draw. */}
+      <button type="button" className="draw-button" data-testid="draw" onClick={props.onDraw} disabled={props.disabled} aria-disabled={props.busy} aria-busy={props.busy}>
         {props.busy ? t('drawing') : t('draw')}
       </button>
     </div>
