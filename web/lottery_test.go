@@ -270,7 +270,8 @@ func TestTokenMode(t *testing.T) {
 	}
 }
 
-// TestKeyboardAndIdentityForm: without a userId the page asks for one; the
+// TestKeyboardAndIdentityForm: without a userId the page asks for one, and
+// with several open activities which one; the
 // whole draw works from the keyboard, the result is announced through the
 // live region, and Escape closes the dialog.
 func TestKeyboardAndIdentityForm(t *testing.T) {
@@ -278,7 +279,10 @@ func TestKeyboardAndIdentityForm(t *testing.T) {
 	b := newBrowser(t, 1024, 800, false, true)
 	b.open(s.url + "/")
 	b.do(chromedp.WaitVisible(chromedp.CSS(`input[name="userId"]`)))
-	b.do(chromedp.SendKeys(chromedp.CSS(`input[name="userId"]`), "xiaofuge"), chromedp.SendKeys(chromedp.CSS(`input[name="activityId"]`), "100301\r"))
+	b.do(chromedp.SendKeys(chromedp.CSS(`input[name="userId"]`), "xiaofuge\r"))
+	// Two activities are open: the page asks which.
+	b.waitText(`[data-testid="choose-activity"] li`, "the first open activity", func(x string) bool { return strings.Contains(x, "测试活动") })
+	b.click(`[data-testid="choose-activity"] li button`)
 	b.waitText(drawsTotal, "the granted draws", is("100"))
 	if loc := eval[string](b, `location.search`); loc != "?userId=xiaofuge&activityId=100301" {
 		t.Errorf("address after the form: %q", loc)

@@ -6,6 +6,9 @@ import react from '@vitejs/plugin-react';
 export default defineConfig({
   plugins: [react()],
   base: '/',
+  // `npm run dev` serves the pages with hot reload against a local
+  // `bigmarket serve` for the API.
+  server: { proxy: { '/api': 'http://127.0.0.1:8091' } },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

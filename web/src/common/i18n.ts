@@ -83,7 +83,8 @@ const en = {
   reason: 'Reason',
   dismiss: 'Dismiss',
   tokenMode: 'Signed in by your app',
-  noActivity: 'No open activity. Add ?activityId= to the address.',
+  noActivity: 'No open activity right now.',
+  chooseActivity: 'Choose an activity',
   error: 'Something went wrong',
 };
 
@@ -168,7 +169,8 @@ const zh: Record<MessageKey, string> = {
   reason: '原因',
   dismiss: '关闭',
   tokenMode: '已通过应用登录',
-  noActivity: '没有进行中的活动，请在地址中加上 ?activityId=。',
+  noActivity: '当前没有进行中的活动。',
+  chooseActivity: '选择活动',
   error: '出错了',
 };
 

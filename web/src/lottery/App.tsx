@@ -143,11 +143,38 @@ function Lottery(props: { identity: Identity; activityParam: number | null; lang
     return open.length === 1 ? open[0].activityId : null;
   })();
 
-  if (!activityId) {
+  const [chosen, setChosen] = useState<number | null>(null);
+  if (!activityId && !chosen) {
     if (activities.loading || (!activities.data && !activities.error)) return <p className="card">{t('loading')}</p>;
-    return <p className="card notice error" role="alert">{activities.error ? codeMessage(activities.error.code, lang) : t('noActivity')}</p>;
+    if (activities.error) return <p className="card notice error" role="alert">{codeMessage(activities.error.code, lang)}</p>;
+    const open = (activities.data ?? []).filter((a) => a.state === 'open' && Date.parse(a.endDateTime) > Date.parse(a.now));
+    if (open.length === 0) return <p className="card notice error" role="alert">{t('noActivity')}</p>;
+    return (
+      <section className="card" aria-labelledby="choose-h" data-testid="choose-activity">
+        <h2 id="choose-h">{t('chooseActivity')}</h2>
+        <ul className="rows">
+          {open.map((a) => (
+            <li key={a.activityId}>
+              <span className="grow">{a.activityName}</span>
+              <button
+                type="button"
+                className="primary"
+                onClick={() => {
+                  const q = new URLSearchParams(window.location.search);
+                  q.set('activityId', String(a.activityId));
+                  window.history.replaceState(null, '', `?${q.toString()}${window.location.hash}`);
+                  setChosen(a.activityId);
+                }}
+              >
+                {t('go')}
+              </button>
+            </li>
+          ))}
+        </ul>
+      </section>
+    );
   }
-  return <Activity client={client} activityId={activityId} lang={lang} t={t} notice={notice} say={say} fail={fail} live={live} setLive={setLive} />;
+  return <Activity client={client} activityId={(activityId ?? chosen) as number} lang={lang} t={t} notice={notice} say={say} fail={fail} live={live} setLive={setLive} />;
 }
 
 function Activity(props: {
