@@ -111,13 +111,17 @@ func wantsChinese(r *http.Request) bool {
 	return best == "zh"
 }
 
-// localize sets env.Info to the request's language: the zh-CN text of the
-// code for a Chinese client, else the handler's English text (or the code's
-// English text when the handler gave none).
-func localize(r *http.Request, env Envelope) Envelope {
+// localize sets env.Info to the request's language: for a Chinese client the
+// error's own Chinese text if it has one, else the code's; otherwise the
+// handler's English text (or the code's English text when the handler gave
+// none). err is the handler's error (nil on success).
+func localize(r *http.Request, env Envelope, err error) Envelope {
 	t, ok := codeTexts[env.Code]
+	var ce *codeError
 	switch {
 	case !ok:
+	case wantsChinese(r) && errors.As(err, &ce) && ce.zh != "":
+		env.Info = ce.zh
 	case wantsChinese(r):
 		env.Info = t.zh
 	case env.Info == "":

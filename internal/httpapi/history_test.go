@@ -266,6 +266,9 @@ func TestInfoFollowsAcceptLanguage(t *testing.T) {
 		{"bad input zh", scenario{method: "POST", path: ledgerPath, body: `{}`, header: zh}, "0002", "参数错误"},
 		{"credit short zh", scenario{method: "POST", path: "/api/v1/raffle/activity/credit_pay_exchange_sku", body: `{"userId":"poor","sku":9011}`, header: zh}, "ERR_CREDIT_001", "用户积分账户额度不足"},
 		{"unknown activity zh", scenario{method: "POST", path: drawPath, body: drawBody("u", 999), header: zh}, "0002", "参数错误"},
+		{"missing token zh", scenario{method: "POST", path: ledgerPath + "_by_token", body: `{}`, header: zh}, "0003", "用户令牌无效或缺失"},
+		{"first sign-in zh", scenario{method: "POST", path: "/api/v1/raffle/activity/calendar_sign_rebate?userId=twice", header: zh}, "0000", "调用成功"},
+		{"duplicate sign-in zh", scenario{method: "POST", path: "/api/v1/raffle/activity/calendar_sign_rebate?userId=twice", header: zh}, "0003", "唯一索引冲突"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -197,7 +197,7 @@ func (s *Server) endpoint(name string, h handlerFunc) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
 		data, err := h(r)
 		status, env := s.envelope(r, data, err)
-		env = localize(r, env)
+		env = localize(r, env, err)
 		writeJSON(w, status, env)
 		if s.metrics != nil {
 			s.metrics.observe(name, env.Code, time.Since(start))
