@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -45,6 +46,14 @@ func TestLotteryJourney(t *testing.T) {
 	}
 	if got := b.attr(`[data-board]`, "data-board"); got != "grid" {
 		t.Fatalf("board %q, want the grid by default", got)
+	}
+
+	// Before signing in the shop says why nothing can be bought.
+	if why := b.waitText(`[data-testid="sku-9014"] .why`, "the reason", func(x string) bool { return x != "" }); why != "Needs 5.00 credits; you have 0.00." {
+		t.Fatalf("reason on SKU 9014: %q", why)
+	}
+	if !eval[bool](b, `document.querySelector('[data-testid="sku-9014"] button').disabled`) {
+		t.Fatal("SKU 9014 can be exchanged without credits")
 	}
 
 	// Sign in: the button turns to signed, the credits arrive.
@@ -206,6 +215,21 @@ func TestPhoneViewport(t *testing.T) {
 		t.Errorf("board at %v…%v (%v px) in a %v px viewport", sizes["left"], sizes["right"], sizes["width"], sizes["inner"])
 	}
 	b.shot("lottery-phone")
+
+	// The narrowest phone the page supports: 360 px.
+	if _, err := chromedp.Call(b.ctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+		Width: 360, Height: 740, DeviceScaleFactor: 1, Mobile: true,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // the board measures itself again
+	sizes = eval[map[string]float64](b, `(() => {
+		const c = document.querySelector('.board-canvas canvas').getBoundingClientRect();
+		return { scroll: document.documentElement.scrollWidth, inner: window.innerWidth, left: c.left, right: c.right, width: c.width };
+	})()`)
+	if sizes["inner"] != 360 || sizes["scroll"] > sizes["inner"] || sizes["left"] < 0 || sizes["right"] > sizes["inner"] {
+		t.Errorf("at 360 px: page %v px wide, board at %v…%v in a %v px viewport", sizes["scroll"], sizes["left"], sizes["right"], sizes["inner"])
+	}
 	b.checkClean(s.url)
 }
 
