@@ -40,6 +40,7 @@ import (
 	"github.com/bigmarket/bigmarket/internal/store/sqldb"
 	"github.com/bigmarket/bigmarket/internal/store/strategydb"
 	"github.com/bigmarket/bigmarket/internal/strategy"
+	"github.com/bigmarket/bigmarket/web"
 )
 
 // App is one wired bigmarket instance. Create it with New, start its background
@@ -275,6 +276,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		OnDraw:     a.metrics.drew,
 	})
 	registerOpsMetrics(reg, a, draws)
+	var pages *httpapi.Pages
+	if cfg.UI {
+		if pages, err = httpapi.NewPages(web.Dist()); err != nil {
+			return nil, err
+		}
+	}
 	a.api = httpapi.New(httpapi.Config{
 		AdminToken:       a.AdminToken,
 		AllowedOrigins:   origins,
@@ -284,6 +291,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		MetricsPublic:    !cfg.Metrics.RequireToken,
 		MetricsElsewhere: cfg.Metrics.Addr != "",
 		Auth:             authn,
+		Pages:            pages,
 	}, httpapi.Deps{
 		Strategy:  draw.NewStrategyService(a.engine, records, a.catalog, ids.Next, now).Fenced(a.db, records, fences),
 		Campaigns: campaignService{store: campaigns, catalog: a.catalog},
@@ -299,10 +307,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 				},
 			},
 		},
-		Rebate:   rebateService{svc: rebateSvc},
-		Exchange: exchangeService{svc: a.exchange},
-		Credit:   credits,
-		Ready:    a.ready,
+		Rebate:     rebateService{svc: rebateSvc},
+		Exchange:   exchangeService{svc: a.exchange},
+		Credit:     credits,
+		History:    historyService{records: records, credits: credits},
+		Activities: activityCatalog{catalog: a.catalog},
+		Ready:      a.ready,
 	})
 	a.handler = a.api
 	return a, nil

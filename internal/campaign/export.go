@@ -118,6 +118,7 @@ func Export(c *Campaign) ([]byte, error) {
 					f.quoted("rate", a.Rate.String())
 					f.str("tree", a.TreeID)
 					f.int("sort", int64(a.Sort))
+					f.str("image", a.Image)
 					f.item(&b, 3)
 				}
 			}

@@ -92,6 +92,9 @@ type StrategyAwardRow struct {
 	Rate     Scalar `yaml:"rate" json:"rate"`
 	Tree     string `yaml:"tree,omitempty" json:"tree,omitempty"`
 	Sort     int    `yaml:"sort" json:"sort"`
+	// Image is optional: a path on the server's own origin ("/img/x.png") or a
+	// data: URL of an image; never another host.
+	Image string `yaml:"image,omitempty" json:"image,omitempty"`
 }
 
 // ActivityRow is a raffle activity. Begin and End are RFC 3339 times.

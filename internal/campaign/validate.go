@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
@@ -345,6 +346,7 @@ func (v *validator) strategies(f *File, c *Campaign, awards map[int64]bool, tree
 			}
 			v.text(ap+".title", a.Title, false)
 			v.text(ap+".subtitle", a.Subtitle, false)
+			v.image(ap+".image", a.Image)
 			v.nonNegative(ap+".count", a.Count)
 			if a.Sort < 0 {
 				v.add(ap+".sort", "must not be negative, got %d", a.Sort)
@@ -362,7 +364,7 @@ func (v *validator) strategies(f *File, c *Campaign, awards map[int64]bool, tree
 			}
 			s.Awards = append(s.Awards, strategy.Award{
 				AwardID: a.Award, Title: a.Title, Subtitle: a.Subtitle,
-				Count: a.Count, Surplus: a.Count, Rate: rate, TreeID: a.Tree, Sort: a.Sort,
+				Count: a.Count, Surplus: a.Count, Rate: rate, TreeID: a.Tree, Sort: a.Sort, Image: a.Image,
 			})
 		}
 
@@ -724,4 +726,42 @@ func (w treeWalker) unsafe(node strategy.NodeKey, st walkState) (trail, why stri
 		}
 	}
 	return "", ""
+}
+
+// MaxImageBytes bounds an award image (a data: URL counts whole).
+const MaxImageBytes = 64 << 10
+
+// image reports an award image that could make a page load from another
+// origin: it must be a path on the server's own origin ("/…", not "//host") or
+// a base64 data: URL of a raster or SVG image. Empty means none.
+func (v *validator) image(path, s string) {
+	switch {
+	case s == "":
+	case len(s) > MaxImageBytes:
+		v.add(path, "longer than %d bytes", MaxImageBytes)
+	case strings.HasPrefix(s, "data:"):
+		mt, payload, ok := strings.Cut(strings.TrimPrefix(s, "data:"), ",")
+		switch mt {
+		case "image/png;base64", "image/jpeg;base64", "image/gif;base64", "image/webp;base64", "image/svg+xml;base64":
+		default:
+			v.add(path, "a data: URL must be a base64 PNG, JPEG, GIF, WebP or SVG image, got %q", truncate(mt, 40))
+			return
+		}
+		if _, err := base64.StdEncoding.DecodeString(payload); !ok || err != nil {
+			v.add(path, "the data: URL is not valid base64")
+		}
+	case strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//"):
+		if strings.ContainsAny(s, "\\\"'<> \t\r\n") || !utf8.ValidString(s) {
+			v.add(path, "a path may not hold spaces, quotes, angle brackets or backslashes: %q", truncate(s, 60))
+		}
+	default:
+		v.add(path, "want a path on this server (\"/img/prize.png\") or a data: URL; pages load nothing from another host, got %q", truncate(s, 60))
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }

@@ -51,6 +51,9 @@ type Config struct {
 	// ConfigPoll is how often an instance checks for an applied campaign and for
 	// switch changes. Default 1s.
 	ConfigPoll time.Duration `yaml:"config_poll"`
+	// UI serves the web pages (the lottery page at /) next to the API. False
+	// leaves an API-only server. Default true.
+	UI bool `yaml:"ui"`
 
 	Database Database `yaml:"database"`
 	Redis    Redis    `yaml:"redis"`
@@ -249,6 +252,7 @@ func Default() Config {
 		Addr:            ":8091",
 		DataDir:         "./bigmarket-data",
 		Demo:            true,
+		UI:              true,
 		LogLevel:        "info",
 		LogFormat:       "text",
 		ShutdownTimeout: 15 * time.Second,
@@ -333,6 +337,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	str("BIGMARKET_ADDR", &c.Addr)
 	str("BIGMARKET_DATA_DIR", &c.DataDir)
 	boolean("BIGMARKET_DEMO", &c.Demo)
+	boolean("BIGMARKET_UI", &c.UI)
 	str("BIGMARKET_TIMEZONE", &c.Timezone)
 	str("BIGMARKET_PPROF_ADDR", &c.PprofAddr)
 	str("BIGMARKET_LOG_LEVEL", &c.LogLevel)

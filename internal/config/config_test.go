@@ -143,3 +143,24 @@ func TestOutboxRetention(t *testing.T) {
 		}
 	}
 }
+
+func TestUISwitch(t *testing.T) {
+	c, err := Load("", env(nil))
+	if err != nil || !c.UI {
+		t.Fatalf("default ui = %v (%v), want true", c.UI, err)
+	}
+	c, err = Load("", env(map[string]string{"BIGMARKET_UI": "false"}))
+	if err != nil || c.UI {
+		t.Fatalf("BIGMARKET_UI=false: ui = %v (%v), want false", c.UI, err)
+	}
+	path := filepath.Join(t.TempDir(), "bigmarket.yaml")
+	if err := os.WriteFile(path, []byte("ui: false\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if c, err = Load(path, env(nil)); err != nil || c.UI {
+		t.Fatalf("ui: false in the file: ui = %v (%v), want false", c.UI, err)
+	}
+	if _, err := Load("", env(map[string]string{"BIGMARKET_UI": "maybe"})); err == nil {
+		t.Fatal("BIGMARKET_UI=maybe accepted")
+	}
+}

@@ -54,6 +54,12 @@ type AwardItem struct {
 	AwardRuleLockCount int64  `json:"awardRuleLockCount"`
 	IsAwardUnlock      bool   `json:"isAwardUnlock"`
 	WaitUnLockCount    int64  `json:"waitUnLockCount"`
+	// AwardKey says how the award is delivered (user_credit_random, …); pages
+	// pick a default icon by it.
+	AwardKey string `json:"awardKey"`
+	// Image is the prize's picture from the campaign file (a path on this
+	// server or a data: URL); omitted when the campaign sets none.
+	Image string `json:"image,omitempty"`
 }
 
 // WeightItem is one row of query_raffle_strategy_rule_weight.
@@ -158,9 +164,11 @@ func (s *ActivityService) AwardList(ctx context.Context, userID string, activity
 	if err != nil {
 		return nil, fmt.Errorf("award list activity[%d]: %w", activityID, err)
 	}
+	kinds := s.cfg.Catalog.Current().Awards
 	out := make([]AwardItem, 0, len(views))
 	for _, v := range views {
 		out = append(out, AwardItem{
+			AwardKey: string(kinds[v.AwardID].Key), Image: v.Image,
 			AwardID: v.AwardID, AwardTitle: v.Title, AwardSubtitle: v.Subtitle, Sort: v.Sort,
 			AwardRuleLockCount: v.LockCount,
 			IsAwardUnlock:      today >= v.LockCount,

@@ -36,7 +36,7 @@ func (s *Server) activityRoutes() {
 	s.userRoute(http.MethodPost, v1+"activity/query_user_activity_account", "query_user_activity_account_by_token", s.userAccount)
 	s.route(http.MethodPost, v1+"activity/query_sku_product_list_by_activity_id", s.skuProducts)
 	s.userRoute(http.MethodPost, v1+"strategy/query_raffle_award_list", "query_raffle_award_list_by_token", s.awardList)
-	s.userRoute(http.MethodPost, v1+"strategy/query_raffle_strategy_rule_weight", "", s.ruleWeight)
+	s.userRoute(http.MethodPost, v1+"strategy/query_raffle_strategy_rule_weight", "query_raffle_strategy_rule_weight_by_token", s.ruleWeight)
 }
 
 // userActivityRequest is the body of the user endpoints on an activity.

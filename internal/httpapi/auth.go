@@ -50,7 +50,7 @@ func (s *Server) checkApp(r *http.Request) error {
 	}
 	if err := a.CheckAppToken(r.Header.Get("X-App-Token")); err != nil {
 		if errors.Is(err, auth.ErrMissing) {
-			return &codeError{code: CodeDuplicate, info: "app token required (X-App-Token)"}
+			return &codeError{code: CodeDuplicate, info: "app token required (X-App-Token)", zh: "缺少应用令牌 (X-App-Token)"}
 		}
 		return &codeError{code: CodeAppTokenRefused, info: "app token refused"}
 	}
@@ -75,11 +75,11 @@ func (s *Server) checkAppOrAdmin(r *http.Request) error {
 func (s *Server) jwtUser(r *http.Request) (string, error) {
 	a := s.cfg.Auth
 	if a == nil {
-		return "", &codeError{code: CodeDuplicate, info: "user tokens are not enabled"}
+		return "", &codeError{code: CodeDuplicate, info: "user tokens are not enabled", zh: "未启用用户令牌"}
 	}
 	user, err := a.UserFromJWT(r.Header.Get("Authorization"))
 	if err != nil {
-		return "", &codeError{code: CodeDuplicate, info: "invalid or missing user token"}
+		return "", &codeError{code: CodeDuplicate, info: "invalid or missing user token", zh: "用户令牌无效或缺失"}
 	}
 	return user, nil
 }
@@ -92,7 +92,7 @@ func (s *Server) checkAppAlways(r *http.Request) error {
 	}
 	if err := a.CheckAppToken(r.Header.Get("X-App-Token")); err != nil {
 		if errors.Is(err, auth.ErrMissing) {
-			return &codeError{code: CodeDuplicate, info: "app token required (X-App-Token)"}
+			return &codeError{code: CodeDuplicate, info: "app token required (X-App-Token)", zh: "缺少应用令牌 (X-App-Token)"}
 		}
 		return &codeError{code: CodeAppTokenRefused, info: "app token refused"}
 	}

@@ -49,6 +49,9 @@ type codeError struct {
 	info   string
 	status int // HTTP status; zero means 200
 	data   any
+	// zh is the Chinese info when the code's own text (codeTexts) would
+	// mislead, e.g. 0003 for a missing token; empty uses the code's text.
+	zh string
 }
 
 func (e *codeError) Error() string { return e.code + ": " + e.info }

@@ -42,6 +42,9 @@ type Config struct {
 	// MetricsElsewhere leaves /metrics off this handler: it is served on its
 	// own listener through MetricsHandler. False serves it here.
 	MetricsElsewhere bool
+	// Pages are the built web pages (NewPages), served at / next to the API.
+	// Nil means an API-only server: / answers the JSON 0002 of unknown paths.
+	Pages *Pages
 }
 
 // Deps are the application services the handlers call. Each field is an interface
@@ -61,6 +64,10 @@ type Deps struct {
 	Exchange ExchangeService
 	// Credit serves query_user_credit_account.
 	Credit CreditService
+	// History serves query_user_award_list and query_user_credit_ledger.
+	History HistoryService
+	// Activities serves query_activity_list and query_activity_info.
+	Activities ActivityCatalog
 	// Ready reports whether the instance can serve (database reachable, …).
 	Ready func(ctx context.Context) error
 }
@@ -121,6 +128,12 @@ func (s *Server) routes() {
 		writeJSON(w, http.StatusOK, Envelope{Code: CodeSuccess, Info: "ready", Data: true})
 	})
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.Pages != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) && !strings.HasPrefix(r.URL.Path, "/api/") {
+			if f := s.cfg.Pages.lookup(r.URL.Path); f != nil {
+				s.cfg.Pages.serve(w, r, f)
+				return
+			}
+		}
 		writeJSON(w, http.StatusNotFound, Envelope{Code: CodeIllegalParameter, Info: "no such endpoint: " + r.Method + " " + r.URL.Path})
 	})
 	s.strategyRoutes()
@@ -131,6 +144,8 @@ func (s *Server) routes() {
 	s.rebateRoutes()
 	s.exchangeRoutes()
 	s.creditRoutes()
+	s.historyRoutes()
+	s.activityInfoRoutes()
 }
 
 // handlerFunc answers a request with data or an error mapped to a code.
@@ -182,6 +197,7 @@ func (s *Server) endpoint(name string, h handlerFunc) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
 		data, err := h(r)
 		status, env := s.envelope(r, data, err)
+		env = localize(r, env, err)
 		writeJSON(w, status, env)
 		if s.metrics != nil {
 			s.metrics.observe(name, env.Code, time.Since(start))

@@ -128,6 +128,7 @@ type AwardView struct {
 	Rate      Rate
 	Count     int64
 	LockCount int64 // the rule_lock count of its tree; 0 when it has none
+	Image     string
 }
 
 // snapshot is an immutable set of armed strategies.
@@ -595,7 +596,7 @@ func (e *Engine) Awards(strategyID int64) ([]AwardView, error) {
 	}
 	out := make([]AwardView, len(s.awards))
 	for i, a := range s.awards {
-		out[i] = AwardView{AwardID: a.AwardID, Title: a.Title, Subtitle: a.Subtitle, Sort: a.Sort, Rate: a.Rate, Count: a.Count}
+		out[i] = AwardView{AwardID: a.AwardID, Title: a.Title, Subtitle: a.Subtitle, Sort: a.Sort, Rate: a.Rate, Count: a.Count, Image: a.Image}
 		if a.tree != nil {
 			out[i].LockCount = a.tree.lockCount
 		}

@@ -110,6 +110,10 @@ type Award struct {
 	Rate     Rate
 	TreeID   string // rule tree run after the award is drawn; empty means none
 	Sort     int    // display index, answered as awardIndex
+	// Image is the prize's picture for pages: a path on the server's own
+	// origin ("/…") or a data: URL; empty means the page's icon for the
+	// award's kind.
+	Image string
 }
 
 // Blacklist is a parsed rule_blacklist value "AWARD:u1,u2,…".

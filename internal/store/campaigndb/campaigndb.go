@@ -88,10 +88,10 @@ func newQueries(d sqldb.Dialect) queries {
 		insertStrategyRule: `INSERT INTO strategy_rule (strategy_id, seq, rule_model, rule_value, rule_desc, create_time, update_time)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		upsertStrategyAward: `INSERT INTO strategy_award (strategy_id, award_id, award_title, award_subtitle, award_count,
-			award_count_surplus, award_rate, rule_models, sort, create_time, update_time)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ` +
+			award_count_surplus, award_rate, rule_models, sort, award_image, create_time, update_time)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ` +
 			d.Upsert([]string{"strategy_id", "award_id"}, append([]string{surplus("award_count_surplus", "award_count")},
-				sqldb.Assign(d, "award_count", "award_title", "award_subtitle", "award_rate", "rule_models", "sort", "update_time")...)...),
+				sqldb.Assign(d, "award_count", "award_title", "award_subtitle", "award_rate", "rule_models", "sort", "award_image", "update_time")...)...),
 		upsertActivity: `INSERT INTO raffle_activity (activity_id, activity_name, activity_desc, begin_date_time, end_date_time,
 			strategy_id, state, create_time, update_time)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ` +
@@ -284,7 +284,7 @@ func (s *Store) applyStrategy(exec func(string, ...any) error, st strategy.Strat
 		}
 	}
 	for _, a := range st.Awards {
-		err := exec(q.upsertStrategyAward, st.ID, a.AwardID, a.Title, a.Subtitle, a.Count, a.Count, int64(a.Rate), a.TreeID, a.Sort, ms, ms)
+		err := exec(q.upsertStrategyAward, st.ID, a.AwardID, a.Title, a.Subtitle, a.Count, a.Count, int64(a.Rate), a.TreeID, a.Sort, a.Image, ms, ms)
 		if err != nil {
 			return fmt.Errorf("award[%d]: %w", a.AwardID, err)
 		}
@@ -343,7 +343,7 @@ const (
 	qLoadStrategies = `SELECT strategy_id, strategy_desc, weight_match FROM strategy ORDER BY strategy_id`
 	qLoadRules      = `SELECT strategy_id, rule_model, rule_value, rule_desc FROM strategy_rule ORDER BY strategy_id, seq`
 	qLoadStratAward = `SELECT strategy_id, award_id, award_title, award_subtitle, award_count, award_count_surplus,
-		award_rate, rule_models, sort FROM strategy_award ORDER BY strategy_id, award_id`
+		award_rate, rule_models, sort, COALESCE(award_image, '') FROM strategy_award ORDER BY strategy_id, award_id`
 	qLoadActivities = `SELECT activity_id, activity_name, activity_desc, begin_date_time, end_date_time, strategy_id, state
 		FROM raffle_activity ORDER BY activity_id`
 	qLoadCounts  = `SELECT activity_count_id, total_count, day_count, month_count FROM raffle_activity_count ORDER BY activity_count_id`
@@ -577,7 +577,7 @@ func loadStrategies(ctx context.Context, tx *sql.Tx, c *campaign.Campaign) error
 	err = each(ctx, tx, qLoadStratAward, func(r *sql.Rows) error {
 		var id, rate int64
 		var a strategy.Award
-		if err := r.Scan(&id, &a.AwardID, &a.Title, &a.Subtitle, &a.Count, &a.Surplus, &rate, &a.TreeID, &a.Sort); err != nil {
+		if err := r.Scan(&id, &a.AwardID, &a.Title, &a.Subtitle, &a.Count, &a.Surplus, &rate, &a.TreeID, &a.Sort, &a.Image); err != nil {
 			return err
 		}
 		a.Rate = strategy.Rate(rate)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -61,8 +62,9 @@ func fullCampaign(t *testing.T) *campaign.Campaign {
 					{Model: strategy.RuleBlacklist, Value: "100:user001,user002"},
 				},
 				Awards: []strategy.Award{
-					{AwardID: 101, Title: "随机积分", Count: 80000, Surplus: 80000, Rate: 300000, TreeID: "tree_luck_award", Sort: 1},
-					{AwardID: 102, Title: "5次使用", Subtitle: "抽奖1次后解锁", Count: 10, Surplus: 10, Rate: 99, TreeID: "tree_lock_1", Sort: 2},
+					{AwardID: 101, Title: "随机积分", Count: 80000, Surplus: 80000, Rate: 300000, TreeID: "tree_luck_award", Sort: 1, Image: "/img/credits.png"},
+					{AwardID: 102, Title: "5次使用", Subtitle: "抽奖1次后解锁", Count: 10, Surplus: 10, Rate: 99, TreeID: "tree_lock_1", Sort: 2,
+						Image: "data:image/svg+xml;base64," + strings.Repeat("PHN2Zz48L3N2Zz4=", 4000)},
 				}},
 			{ID: 100002, Desc: "no rules",
 				Awards: []strategy.Award{{AwardID: 100, Title: "t", Count: 1, Surplus: 1, Rate: strategy.RateScale, Sort: 1}}},

@@ -1,0 +1,26 @@
+import { defineConfig } from 'vitest/config';
+import react from '@vitejs/plugin-react';
+
+// One multi-page build: each page is an entry (index.html today; the operator
+// console adds admin/index.html). Output goes to dist/, embedded by embed.go.
+export default defineConfig({
+  plugins: [react()],
+  base: '/',
+  // `npm run dev` serves the pages with hot reload against a local
+  // `bigmarket serve` for the API.
+  server: { proxy: { '/api': 'http://127.0.0.1:8091' } },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    assetsDir: 'assets',
+    assetsInlineLimit: 8192,
+    sourcemap: false,
+    rollupOptions: {
+      input: { index: 'index.html' },
+    },
+  },
+  test: {
+    environment: 'node',
+    include: ['src/**/*.test.ts'],
+  },
+});
