@@ -114,7 +114,7 @@ func newCounter(cfg config.Config) (stockCounter, redis.UniversalClient) {
 	}
 	rc := redisx.Config{Addrs: cfg.Redis.Addrs, Password: cfg.Redis.Password, DB: cfg.Redis.DB, Prefix: cfg.Redis.Prefix}
 	client := redisx.New(rc)
-	return counter.NewRedis(client, rc.Prefix), client
+	return counter.NewRedis(client, rc.Prefix, counter.RedisOptions{ReplicaAcks: cfg.Redis.ReplicaAcks, ReplicaAckTimeout: cfg.Redis.ReplicaAckTimeout}), client
 }
 
 // checkRedis refuses a Redis that may evict stock counters (unless allowed)

@@ -163,6 +163,16 @@ type Redis struct {
 	// is allkeys-* (which may evict stock counters: refused takes while they are
 	// rebuilt). False (the default) refuses to start on such a server.
 	AllowEviction bool `yaml:"allow_eviction"`
+	// ReplicaAcks is how many replicas must confirm a stock take (WAIT on the
+	// key's master) before it is granted; fewer in ReplicaAckTimeout refuse
+	// the take (undersell). Set it on a Redis with replicas (Redis Cluster, or
+	// a primary with replicas), with min-replicas-to-write, so that a failover
+	// cannot lose granted takes and sell them twice. Zero (the default) means
+	// no WAIT; at most MaxReplicaAcks. Needs Addrs.
+	ReplicaAcks int `yaml:"replica_acks"`
+	// ReplicaAckTimeout bounds each take's WAIT. Zero means 100ms; at most
+	// MaxReplicaAckTimeout.
+	ReplicaAckTimeout time.Duration `yaml:"replica_ack_timeout"`
 }
 
 // RabbitMQ configures events. No URL means the in-process bus.
@@ -350,6 +360,8 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	str("BIGMARKET_REDIS_PASSWORD", &c.Redis.Password)
 	str("BIGMARKET_REDIS_PREFIX", &c.Redis.Prefix)
 	boolean("BIGMARKET_REDIS_ALLOW_EVICTION", &c.Redis.AllowEviction)
+	integer("BIGMARKET_REDIS_REPLICA_ACKS", &c.Redis.ReplicaAcks)
+	duration("BIGMARKET_REDIS_REPLICA_ACK_TIMEOUT", &c.Redis.ReplicaAckTimeout)
 	str("BIGMARKET_AMQP_URL", &c.RabbitMQ.URL)
 	str("BIGMARKET_AMQP_EXCHANGE", &c.RabbitMQ.Exchange)
 	str("BIGMARKET_AMQP_QUEUE_PREFIX", &c.RabbitMQ.QueuePrefix)
@@ -434,6 +446,11 @@ const (
 	// MaxHeaderBytesLimit is the largest accepted http.max_header_bytes (Go's
 	// own default).
 	MaxHeaderBytesLimit = 1 << 20
+	// MaxReplicaAcks is the largest accepted redis.replica_acks.
+	MaxReplicaAcks = 16
+	// MaxReplicaAckTimeout is the largest accepted redis.replica_ack_timeout:
+	// below the Redis client's 3 s read timeout, and within a draw's budget.
+	MaxReplicaAckTimeout = time.Second
 )
 
 // validateNumbers checks every duration and number, naming the key of each bad
@@ -480,5 +497,13 @@ func (c Config) validateNumbers(bad func(format string, args ...any)) {
 	}
 	if c.Outbox.Retention < 0 {
 		bad("outbox.retention %s: want zero (keep completed tasks forever) or a positive duration such as 168h", c.Outbox.Retention)
+	}
+	between("redis.replica_acks", int64(c.Redis.ReplicaAcks), 0, MaxReplicaAcks)
+	if c.Redis.ReplicaAcks > 0 && len(c.Redis.Addrs) == 0 {
+		bad("redis.replica_acks %d: needs redis.addrs (in-process counters have no replicas)", c.Redis.ReplicaAcks)
+	}
+	notNegative("redis.replica_ack_timeout", c.Redis.ReplicaAckTimeout)
+	if c.Redis.ReplicaAckTimeout > MaxReplicaAckTimeout {
+		bad("redis.replica_ack_timeout %s: want at most %s (every take may wait this long)", c.Redis.ReplicaAckTimeout, MaxReplicaAckTimeout)
 	}
 }

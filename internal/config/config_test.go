@@ -101,6 +101,11 @@ func TestEveryNumberValidated(t *testing.T) {
 		{"redis db negative", "redis:\n  db: -1", "redis.db"},
 		{"connect_timeout negative", "rabbitmq:\n  connect_timeout: -1s", "rabbitmq.connect_timeout"},
 		{"outbox retention negative", "outbox:\n  retention: -1h", "outbox.retention"},
+		{"replica_acks negative", "redis:\n  addrs: [\"127.0.0.1:6379\"]\n  replica_acks: -1", "redis.replica_acks"},
+		{"replica_acks huge", "redis:\n  addrs: [\"127.0.0.1:6379\"]\n  replica_acks: 17", "redis.replica_acks"},
+		{"replica_acks without redis", "redis:\n  replica_acks: 1", "redis.replica_acks"},
+		{"replica_ack_timeout negative", "redis:\n  addrs: [\"127.0.0.1:6379\"]\n  replica_acks: 1\n  replica_ack_timeout: -1ms", "redis.replica_ack_timeout"},
+		{"replica_ack_timeout past the read timeout", "redis:\n  addrs: [\"127.0.0.1:6379\"]\n  replica_acks: 1\n  replica_ack_timeout: 5s", "redis.replica_ack_timeout"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -162,5 +167,40 @@ func TestUISwitch(t *testing.T) {
 	}
 	if _, err := Load("", env(map[string]string{"BIGMARKET_UI": "maybe"})); err == nil {
 		t.Fatal("BIGMARKET_UI=maybe accepted")
+	}
+}
+
+// TestRedisReplicaAcks: redis.replica_acks and redis.replica_ack_timeout from
+// the file and from BIGMARKET_REDIS_REPLICA_ACKS(_TIMEOUT); off by default.
+func TestRedisReplicaAcks(t *testing.T) {
+	c, err := Load("", env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Redis.ReplicaAcks != 0 || c.Redis.ReplicaAckTimeout != 0 {
+		t.Fatalf("defaults: replica_acks %d, replica_ack_timeout %v; want 0, 0", c.Redis.ReplicaAcks, c.Redis.ReplicaAckTimeout)
+	}
+	path := filepath.Join(t.TempDir(), "bigmarket.yaml")
+	file := "redis:\n  addrs: [\"10.0.0.1:6379\", \"10.0.0.2:6379\"]\n  replica_acks: 1\n  replica_ack_timeout: 50ms\n"
+	if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if c, err = Load(path, env(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if c.Redis.ReplicaAcks != 1 || c.Redis.ReplicaAckTimeout != 50*time.Millisecond {
+		t.Fatalf("file: replica_acks %d, replica_ack_timeout %v; want 1, 50ms", c.Redis.ReplicaAcks, c.Redis.ReplicaAckTimeout)
+	}
+	c, err = Load(path, env(map[string]string{"BIGMARKET_REDIS_REPLICA_ACKS": "2", "BIGMARKET_REDIS_REPLICA_ACK_TIMEOUT": "250ms"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Redis.ReplicaAcks != 2 || c.Redis.ReplicaAckTimeout != 250*time.Millisecond {
+		t.Fatalf("environment: replica_acks %d, replica_ack_timeout %v; want 2, 250ms", c.Redis.ReplicaAcks, c.Redis.ReplicaAckTimeout)
+	}
+	for name, v := range map[string]string{"BIGMARKET_REDIS_REPLICA_ACKS": "one", "BIGMARKET_REDIS_REPLICA_ACK_TIMEOUT": "100"} {
+		if _, err := Load(path, env(map[string]string{name: v})); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: err = %v, want ErrInvalid naming it", name, v, err)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package strategy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -17,7 +18,10 @@ import (
 type Counter interface {
 	// Acquire adds one to key if its value is below limit, atomically, and
 	// returns the value after the call. missing reports that key does not exist
-	// or is fenced by a rebuild (nothing changed).
+	// or is fenced by a rebuild (nothing changed). An error with a method
+	// TakeRefused() bool answering true (the Redis counter's
+	// NotReplicatedError: too few replicas confirmed the take) refuses the take:
+	// nothing was granted, and the engine treats it as a take at the limit.
 	Acquire(ctx context.Context, key string, limit int64) (n int64, taken, missing bool, err error)
 	// Get returns the value of key and whether it exists as a live counter.
 	Get(ctx context.Context, key string) (int64, bool, error)
@@ -72,6 +76,7 @@ type stockCell struct {
 	key                 string
 	pending             atomic.Int64 // units taken and not yet handed to StockStore
 	rebuilding          atomic.Bool  // a background rebuild of this engine runs
+	refused             atomic.Int64 // takes the counter refused (TakeRefused errors), for the log
 }
 
 type cellID struct{ strategyID, awardID int64 }
@@ -187,6 +192,15 @@ func (e *Engine) take(ctx context.Context, a *armedAward, hold func(context.Cont
 			e.log.Warn("strategy: stock counter still missing after a rebuild", "strategy", c.strategyID, "award", c.awardID)
 		}
 	}
+	if err != nil && takeRefused(err) {
+		// Not granted (e.g. no replica confirmed it in time): like a take at
+		// the limit, the award's line falls through (undersell), and the draw
+		// neither fails nor counts against the breaker.
+		if n := c.refused.Add(1); n&(n-1) == 0 {
+			e.log.Warn("strategy: stock take refused by the counter", "strategy", c.strategyID, "award", c.awardID, "refused", n, "err", err)
+		}
+		return false, gen, nil
+	}
 	if err != nil {
 		return false, 0, fmt.Errorf("take stock: strategy[%d] award[%d]: %w", c.strategyID, c.awardID, err)
 	}
@@ -194,6 +208,13 @@ func (e *Engine) take(ctx context.Context, a *armedAward, hold func(context.Cont
 		c.pending.Add(1)
 	}
 	return taken, gen, nil
+}
+
+// takeRefused reports an Acquire error that refused the take without granting
+// it (see Counter.Acquire).
+func takeRefused(err error) bool {
+	var r interface{ TakeRefused() bool }
+	return errors.As(err, &r) && r.TakeRefused()
 }
 
 // takenNow reads how many units of an award are taken, without changing anything:

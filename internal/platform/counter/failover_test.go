@@ -51,11 +51,13 @@ func (r failoverResult) undersell() int64 { return max(0, r.stock-r.granted) }
 //     runs it. The counter never exceeds the limit and takes resume within
 //     maxStall; the oversell is at most the takes acknowledged while the
 //     replica lagged, and is reported.
-//   - wait1: every take is followed by WAIT 1 on the same connection and is only
-//     granted when a replica acknowledged it; masters refuse writes without a
-//     replica (min-replicas-to-write 1), and the killed node rejoins, empty, as
-//     the new master's replica (Cluster.Rejoin). Oversell is zero, and the
-//     undersell is bounded by the takes that were not confirmed.
+//   - wait1: the same ClusterClient through a counter.Redis with ReplicaAcks 1:
+//     every take is followed by WAIT 1 on the same connection (one pipeline on
+//     the slot's master) and is only granted when a replica acknowledged it;
+//     masters refuse writes without a replica (min-replicas-to-write 1), and
+//     the killed node rejoins, empty, as the new master's replica
+//     (Cluster.Rejoin). Oversell is zero, and the undersell is bounded by the
+//     takes that were not confirmed (counter.ErrNotReplicated) or ambiguous.
 func TestRedisClusterFailoverUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts four Redis Clusters and waits for failovers")
@@ -174,59 +176,39 @@ func runFailover(t *testing.T, wait, lag bool) failoverResult {
 		}
 	}
 
-	// withWait uses one single-connection client per worker on the slot's
-	// master, so that WAIT runs on the connection that made the write; no
-	// retries, so WAIT never runs on a fresh connection that wrote nothing.
+	// withWait takes through a counter with ReplicaAcks 1 on the same
+	// ClusterClient: script and WAIT 1 pipelined on the slot's master, a take
+	// granted only when a replica confirmed it.
+	acked := counter.NewRedis(client, prefix, counter.RedisOptions{ReplicaAcks: 1, ReplicaAckTimeout: 200 * time.Millisecond})
 	withWait := func() {
-		var node *redis.Client
-		defer func() {
-			if node != nil {
-				node.Close()
-			}
-		}()
 		for ctx.Err() == nil {
-			if node == nil {
-				addr, err := cl.MasterOf(ctx, rkey)
-				if err != nil {
-					errs.Add(1)
-					time.Sleep(20 * time.Millisecond)
-					continue
-				}
-				node = redis.NewClient(&redis.Options{Addr: addr, PoolSize: 1, MaxRetries: -1})
-			}
-			nctr := counter.NewRedis(node, prefix)
-			_, taken, missing, err := nctr.Acquire(ctx, key, stock)
-			if err != nil {
-				// NOREPLICAS (no replica yet) refuses before writing; MOVED,
-				// refused connections and timeouts may or may not have.
-				if !isNoReplicas(err) {
+			_, taken, missing, err := acked.Acquire(ctx, key, stock)
+			switch {
+			case errors.Is(err, counter.ErrNotReplicated):
+				// Taken on the master, not confirmed: not granted.
+				unconfirm.Add(1)
+				errs.Add(1)
+				time.Sleep(20 * time.Millisecond)
+				continue
+			case err != nil:
+				// NOREPLICAS (no replica yet) and redirections refuse before
+				// writing; refused connections and timeouts may or may not
+				// have written.
+				if !isNoReplicas(err) && !isMoved(err) {
 					ambiguous.Add(1)
 				}
 				errs.Add(1)
-				node.Close()
-				node = nil
 				time.Sleep(20 * time.Millisecond)
 				continue
-			}
-			if missing {
+			case missing:
 				t.Error("the counter key vanished in the failover")
 				return
-			}
-			if !taken {
+			case !taken:
 				if killedAt.Load() == 0 {
 					time.Sleep(5 * time.Millisecond) // demand goes on, as in plain
 					continue
 				}
 				return
-			}
-			n, err := node.Do(ctx, "WAIT", 1, 200).Int64()
-			if err != nil || n < 1 {
-				unconfirm.Add(1)
-				errs.Add(1)
-				node.Close()
-				node = nil
-				time.Sleep(20 * time.Millisecond)
-				continue
 			}
 			grant()
 		}

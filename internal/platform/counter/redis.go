@@ -51,26 +51,111 @@ return 0
 // cluster-safe. Keys have no TTL: a counter lives until Delete (or a cache loss,
 // after which the caller Seeds it again from durable facts).
 //
+// With RedisOptions.ReplicaAcks set, a take is granted only once that many
+// replicas hold it (see RedisOptions and the package doc).
+//
 // Errors returned are those of the Redis client (redis.Nil never escapes),
-// wrapped with the operation and key. Redis is safe for concurrent use.
+// wrapped with the operation and key, and *NotReplicatedError. Redis is safe
+// for concurrent use.
 type Redis struct {
 	c       redis.UniversalClient
 	prefix  string
 	acquire *redis.Script
 	install *redis.Script
+	acks    int           // replicas that must confirm a take; 0: none
+	ackWait time.Duration // WAIT's timeout when acks > 0
 }
+
+// DefaultReplicaAckTimeout is RedisOptions.ReplicaAckTimeout's zero value.
+const DefaultReplicaAckTimeout = 100 * time.Millisecond
+
+// RedisOptions tunes a Redis counter. The zero value is the plain counter:
+// a take is granted as soon as the master answers.
+type RedisOptions struct {
+	// ReplicaAcks is how many replicas must confirm a take before Acquire
+	// grants it: the script and a WAIT ReplicaAcks ReplicaAckTimeout run in one
+	// pipeline on one connection to the key's master (ClusterClient: the
+	// slot's master; Client: its server, e.g. a Sentinel failover client's
+	// current primary). Fewer confirmations in time refuse the take with a
+	// *NotReplicatedError: the unit stays counted and is not granted
+	// (undersell), so that a failover to a replica that lacks it cannot sell it
+	// again. Zero (the default) or less means no WAIT: a take acknowledged by a
+	// master that dies before its replica copied it is lost, and sold twice.
+	ReplicaAcks int
+	// ReplicaAckTimeout bounds each WAIT. Zero or less means
+	// DefaultReplicaAckTimeout. It is rounded up to a millisecond (WAIT 0
+	// would block for ever) and must stay below the client's read timeout
+	// (go-redis: 3 s by default).
+	ReplicaAckTimeout time.Duration
+}
+
+// ErrNotReplicated is the sentinel a *NotReplicatedError matches with
+// errors.Is.
+var ErrNotReplicated = errors.New("counter: take not confirmed by enough replicas")
+
+// NotReplicatedError reports a take refused because fewer than Want replicas
+// confirmed it within Timeout (RedisOptions.ReplicaAcks). Nothing was granted:
+// the unit stays counted by the master (it may survive a failover or not), so
+// the counter may stand above the facts by the refused takes (undersell,
+// never oversell). A later fenced rebuild (after a cache loss) counts only the
+// facts and so gives those units back.
+type NotReplicatedError struct {
+	Key       string        // the counter key (not the Redis key)
+	Want, Got int           // replicas wanted and confirmed
+	Timeout   time.Duration // WAIT's timeout
+	Err       error         // WAIT's own error when it failed (Got is then 0), else nil
+}
+
+// Error implements error.
+func (e *NotReplicatedError) Error() string {
+	msg := fmt.Sprintf("counter acquire: key[%s]: %d of %d replicas confirmed the take within %s: refused", e.Key, e.Got, e.Want, e.Timeout)
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap returns WAIT's own error, if any.
+func (e *NotReplicatedError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrNotReplicated) true.
+func (e *NotReplicatedError) Is(target error) bool { return target == ErrNotReplicated }
+
+// TakeRefused reports true: the take was refused and nothing was granted. The
+// stock code, which must not import this package, recognises the refusal by
+// this method (an interface{ TakeRefused() bool } with errors.As) and treats
+// it like a take at the limit, not as a failure of its dependencies.
+func (e *NotReplicatedError) TakeRefused() bool { return true }
 
 var _ Counter = (*Redis)(nil)
 
 // NewRedis returns a Counter storing its keys in c under prefix (e.g.
 // redisx.Config.KeyPrefix()); an empty prefix means redisx.DefaultPrefix. The
-// caller keeps ownership of c.
-func NewRedis(c redis.UniversalClient, prefix string) *Redis {
+// caller keeps ownership of c. opts is at most one RedisOptions (the last one
+// wins); none means the zero RedisOptions. ReplicaAcks needs c to be a
+// *redis.Client or a *redis.ClusterClient (other clients fail every Acquire).
+func NewRedis(c redis.UniversalClient, prefix string, opts ...RedisOptions) *Redis {
 	if prefix == "" {
 		prefix = redisx.DefaultPrefix
 	}
-	return &Redis{c: c, prefix: prefix + Namespace, acquire: redis.NewScript(acquireSrc), install: redis.NewScript(installSrc)}
+	r := &Redis{c: c, prefix: prefix + Namespace, acquire: redis.NewScript(acquireSrc), install: redis.NewScript(installSrc)}
+	if len(opts) > 0 {
+		o := opts[len(opts)-1]
+		if o.ReplicaAcks > 0 {
+			r.acks = o.ReplicaAcks
+			r.ackWait = o.ReplicaAckTimeout
+			if r.ackWait <= 0 {
+				r.ackWait = DefaultReplicaAckTimeout
+			}
+			r.ackWait = (r.ackWait + time.Millisecond - 1).Truncate(time.Millisecond)
+		}
+	}
+	return r
 }
+
+// ReplicaAcks returns the replicas that must confirm a take (0: none) and
+// WAIT's timeout.
+func (r *Redis) ReplicaAcks() (int, time.Duration) { return r.acks, r.ackWait }
 
 // Key returns the Redis key that holds counter key.
 func (r *Redis) Key(key string) string { return redisx.Key(r.prefix, key) }
@@ -85,12 +170,23 @@ func (r *Redis) Seed(ctx context.Context, key string, n int64) (bool, error) {
 }
 
 // Acquire implements Counter with one Lua script (EVALSHA, falling back to
-// EVAL when the script cache was flushed).
+// EVAL when the script cache was flushed). With RedisOptions.ReplicaAcks, the
+// script and a WAIT share one pipeline on the key's master, and a take fewer
+// replicas confirmed returns taken false with a *NotReplicatedError (n the
+// value after the take).
 func (r *Redis) Acquire(ctx context.Context, key string, limit int64) (int64, bool, bool, error) {
+	if r.acks > 0 {
+		return r.acquireAcked(ctx, key, limit)
+	}
 	res, err := r.acquire.Run(ctx, r.c, []string{r.Key(key)}, limit).Int64Slice()
 	if err != nil {
 		return 0, false, false, fmt.Errorf("counter acquire: key[%s]: %w", key, err)
 	}
+	return acquireResult(key, res)
+}
+
+// acquireResult reads the acquire script's answer.
+func acquireResult(key string, res []int64) (int64, bool, bool, error) {
 	if len(res) != 2 {
 		return 0, false, false, fmt.Errorf("counter acquire: key[%s]: unexpected script result %v", key, res)
 	}
@@ -103,6 +199,90 @@ func (r *Redis) Acquire(ctx context.Context, key string, limit int64) (int64, bo
 		return 0, false, true, nil
 	}
 	return 0, false, false, fmt.Errorf("counter acquire: key[%s]: unexpected script result %v", key, res)
+}
+
+// acquireAcked is Acquire followed by WAIT on the same connection. WAIT
+// blocks until the replicas acknowledged every write the connection made, so
+// script and WAIT must share the connection: a pipeline of a node client does
+// (a ClusterClient would send the keyless WAIT to a random node). When the
+// script did not write (at the limit, missing), WAIT returns at once unless
+// the replicas lag behind the connection's earlier writes; its answer is then
+// ignored.
+func (r *Redis) acquireAcked(ctx context.Context, key string, limit int64) (int64, bool, bool, error) {
+	rkey := r.Key(key)
+	node, err := r.master(ctx, rkey)
+	if err != nil {
+		return 0, false, false, fmt.Errorf("counter acquire: key[%s]: %w", key, err)
+	}
+	res, acks, waitErr, err := r.evalWait(ctx, node, rkey, limit, false)
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		res, acks, waitErr, err = r.evalWait(ctx, node, rkey, limit, true)
+	}
+	if err != nil {
+		if cc, ok := r.c.(*redis.ClusterClient); ok && !isScriptError(err) {
+			// A node client follows no MOVED or ASK, and a dead master
+			// answers nothing: have the slot map reloaded (at most one reload
+			// runs at a time) rather than wait for the periodic one.
+			cc.ReloadState(ctx)
+		}
+		return 0, false, false, fmt.Errorf("counter acquire: key[%s]: %w", key, err)
+	}
+	n, taken, missing, err := acquireResult(key, res)
+	if err != nil || !taken {
+		return n, taken, missing, err
+	}
+	if acks < int64(r.acks) {
+		return n, false, false, &NotReplicatedError{Key: key, Want: r.acks, Got: int(acks), Timeout: r.ackWait, Err: waitErr}
+	}
+	return n, true, false, nil
+}
+
+// evalWait runs the acquire script (EVALSHA, or EVAL when eval) and WAIT in one
+// pipeline on node, and returns the script's answer and the replicas WAIT
+// counted. A WAIT that failed after a script that ran counts 0 replicas and
+// its error is returned as waitErr; err is the script's.
+func (r *Redis) evalWait(ctx context.Context, node *redis.Client, rkey string, limit int64, eval bool) (res []int64, acks int64, waitErr, err error) {
+	var script *redis.Cmd
+	var wait *redis.Cmd
+	// Each command's own error is read below; Pipelined's is the first of them.
+	_, _ = node.Pipelined(ctx, func(p redis.Pipeliner) error {
+		if eval {
+			script = r.acquire.Eval(ctx, p, []string{rkey}, limit)
+		} else {
+			script = r.acquire.EvalSha(ctx, p, []string{rkey}, limit)
+		}
+		wait = p.Do(ctx, "WAIT", r.acks, r.ackWait.Milliseconds())
+		return nil
+	})
+	if res, err = script.Int64Slice(); err != nil {
+		return nil, 0, nil, err
+	}
+	if acks, waitErr = wait.Int64(); waitErr != nil {
+		return res, 0, fmt.Errorf("WAIT: %w", waitErr), nil
+	}
+	return res, acks, nil, nil
+}
+
+// isScriptError reports an error the acquire script itself raised (a value
+// that is not an integer): the node answered and owns the key.
+func isScriptError(err error) bool {
+	return strings.Contains(err.Error(), "counter: value is not an integer")
+}
+
+// master returns the client of the server that holds rkey as master: the
+// slot's master for a ClusterClient, the client itself for a Client.
+func (r *Redis) master(ctx context.Context, rkey string) (*redis.Client, error) {
+	switch c := r.c.(type) {
+	case *redis.Client:
+		return c, nil
+	case *redis.ClusterClient:
+		node, err := c.MasterForKey(ctx, rkey)
+		if err != nil {
+			return nil, fmt.Errorf("master of the key's slot: %w", err)
+		}
+		return node, nil
+	}
+	return nil, fmt.Errorf("replica acks need a *redis.Client or *redis.ClusterClient, not %T", r.c)
 }
 
 // Get implements Counter.
