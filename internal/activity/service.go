@@ -99,7 +99,11 @@ type Relay interface {
 type Counter interface {
 	// Acquire adds one to key if its value is below limit, atomically, and
 	// returns the value after the call. missing reports that key does not exist
-	// or is fenced by a rebuild (nothing changed).
+	// or is fenced by a rebuild (nothing changed). A take the counter refuses
+	// after making it (the Redis counter's NotReplicatedError, with
+	// replica acks: too few replicas confirmed it) is an error: the order fails
+	// with it and nothing is sold; it is not ErrSKUStockOut, so callers retry
+	// (a rebate delivery) rather than reject for good.
 	Acquire(ctx context.Context, key string, limit int64) (n int64, taken, missing bool, err error)
 	// Get returns the value of key and whether it exists as a live counter.
 	Get(ctx context.Context, key string) (int64, bool, error)

@@ -28,6 +28,42 @@
 // The ttl only bounds how long a rebuilder that died keeps the key fenced; the
 // safety comes from the token check, not from time.
 //
+// # Replicas and failover
+//
+// Redis replicates asynchronously: a master that acknowledged a take and died
+// before its replica copied it takes the take along, and the promoted replica
+// holds a lower count that is still a live counter, so no rebuild happens and
+// those units are sold twice (TestRedisClusterFailoverUnderLoad: 785 to 1890
+// extra of 3000 with a lagging replica). Deployments with replicas (Redis
+// Cluster, or a primary with replicas under Sentinel) make takes
+// failover-safe with RedisOptions.ReplicaAcks (config redis.replica_acks): the
+// take script and WAIT run in one pipeline on one connection to the key's
+// master, and a take is granted only when WAIT counts that many replicas
+// holding it. A take fewer replicas confirmed within the timeout is refused
+// with a *NotReplicatedError (TakeRefused): its unit stays counted but is
+// never granted, so whichever copy survives a failover holds at least every
+// granted take (undersell, never oversell). The unit is not given back: a
+// Release sent after a failover could reach a master that never had the take.
+// The surplus units return at the next fenced rebuild (a cache loss, or an
+// operator deleting the key), which counts only the durable facts.
+//
+// Set the servers' min-replicas-to-write (≥ ReplicaAcks) and a short
+// min-replicas-max-lag too: a master without enough replicas then refuses the
+// script before it writes (NOREPLICAS, an error: no unit burnt), where WAIT
+// alone would count a unit per refused take until the replica is back. With
+// more replicas than ReplicaAcks, Redis Cluster and Sentinel both promote the
+// replica with the highest replication offset, which holds every confirmed
+// take unless it was itself cut off; ReplicaAcks equal to the replica count
+// removes that case. The option costs one WAIT per take (measured on loopback:
+// see the report of BenchmarkRedisClusterAcquireReplicaAcks against
+// BenchmarkRedisClusterAcquire), and during a slot migration a take on a
+// migrating slot fails (the node pipeline follows no ASK) until it completes.
+//
+// Only takes need the acknowledgement. A lost Release or Delete leaves the
+// counter too high (undersell); a lost Seed, Fence or Install leaves the key
+// missing or fenced on the promoted replica, so takes are refused until the
+// fence expires and a fenced rebuild counts the facts again.
+//
 // # Redis key layout
 //
 // Counter key K lives in one Redis string at "<prefix>counter:{K}" (prefix
