@@ -111,6 +111,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 	if err := checkRedis(ctx, rc, cfg.Redis.AllowEviction, log); err != nil {
 		return nil, err
 	}
+	checkReplicaAcks(ctx, ctr, log)
 	reg := newRegistry()
 
 	// Configuration and the strategy engine.

@@ -117,6 +117,21 @@ func newCounter(cfg config.Config) (stockCounter, redis.UniversalClient) {
 	return counter.NewRedis(client, rc.Prefix, counter.RedisOptions{ReplicaAcks: cfg.Redis.ReplicaAcks, ReplicaAckTimeout: cfg.Redis.ReplicaAckTimeout}), client
 }
 
+// checkReplicaAcks logs what redis.replica_acks relies on and the servers lack
+// (counter.Redis.CheckReplicas); nothing for in-process counters or without
+// replica acks.
+func checkReplicaAcks(ctx context.Context, ctr stockCounter, log *slog.Logger) {
+	r, ok := ctr.(*counter.Redis)
+	if !ok {
+		return
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for _, w := range r.CheckReplicas(cctx) {
+		log.Warn(w)
+	}
+}
+
 // checkRedis refuses a Redis that may evict stock counters (unless allowed)
 // and logs what else is not as DESIGN §8 asks (see redisx.CheckDurability). A
 // nil client (in-process counters) passes.

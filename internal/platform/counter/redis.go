@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -348,4 +349,73 @@ func (r *Redis) Install(ctx context.Context, key, token string, n int64) (bool, 
 		return false, fmt.Errorf("counter install: key[%s]: %w", key, err)
 	}
 	return res == 1, nil
+}
+
+// CheckReplicas reads, on every master, what ReplicaAcks relies on and returns
+// one warning (a sentence) per problem, for the caller to log at start: a
+// master with fewer connected replicas than ReplicaAcks (every take on it is
+// refused until enough replicas connect), and a min-replicas-to-write below
+// ReplicaAcks (a take WAIT does not confirm still counts its unit: undersell
+// until a rebuild; with min-replicas-to-write the master refuses the take
+// before writing). Without ReplicaAcks it returns nil. A server that cannot be
+// read gives a warning, never an error; CheckReplicas changes nothing.
+func (r *Redis) CheckReplicas(ctx context.Context) []string {
+	if r.acks <= 0 {
+		return nil
+	}
+	var (
+		mu       sync.Mutex // ForEachMaster calls check concurrently
+		warnings []string
+	)
+	warn := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		warnings = append(warnings, fmt.Sprintf(format, args...))
+	}
+	check := func(ctx context.Context, node *redis.Client) error {
+		addr := node.Options().Addr
+		info, err := node.Info(ctx, "replication").Result()
+		if err != nil {
+			warn("redis: replicas of %s not checked: %v", addr, err)
+			return nil
+		}
+		if n, ok := infoInt(info, "connected_slaves"); !ok {
+			warn("redis: %s reports no connected_slaves in INFO replication; redis.replica_acks %d needs that many replicas", addr, r.acks)
+		} else if n < r.acks {
+			warn("redis: %s has %d connected replicas, fewer than redis.replica_acks %d: every stock take on it is refused until enough replicas connect", addr, n, r.acks)
+		}
+		m, err := node.ConfigGet(ctx, "min-replicas-to-write").Result()
+		if err != nil {
+			warn("redis: min-replicas-to-write of %s not read (%v); set it to at least redis.replica_acks %d", addr, err, r.acks)
+			return nil
+		}
+		if n, err := strconv.Atoi(m["min-replicas-to-write"]); err != nil || n < r.acks {
+			warn("redis: %s runs min-replicas-to-write %q, below redis.replica_acks %d: while replicas are missing or lagging, each take WAIT does not confirm still counts its unit (undersell until the counter is rebuilt); set min-replicas-to-write %d and a short min-replicas-max-lag", addr, m["min-replicas-to-write"], r.acks, r.acks)
+		}
+		return nil
+	}
+	var err error
+	switch c := r.c.(type) {
+	case *redis.ClusterClient:
+		err = c.ForEachMaster(ctx, check)
+	case *redis.Client:
+		err = check(ctx, c)
+	default:
+		err = fmt.Errorf("replica acks need a *redis.Client or *redis.ClusterClient, not %T", r.c)
+	}
+	if err != nil {
+		warn("redis: replicas not checked: %v", err)
+	}
+	return warnings
+}
+
+// infoInt reads the integer field name of an INFO answer.
+func infoInt(info, name string) (int, bool) {
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
+			n, err := strconv.Atoi(v)
+			return n, err == nil
+		}
+	}
+	return 0, false
 }

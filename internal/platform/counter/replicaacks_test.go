@@ -155,3 +155,35 @@ func BenchmarkRedisClusterAcquireReplicaAcks(b *testing.B) {
 func isMoved(err error) bool {
 	return redis.HasErrorPrefix(err, "MOVED") || redis.HasErrorPrefix(err, "ASK")
 }
+
+// TestRedisCheckReplicas: with ReplicaAcks, the start-up check warns about a
+// server without enough replicas and about min-replicas-to-write below the
+// acks; on a Cluster with one replica per master only the latter, unless the
+// acks exceed the replicas. Without ReplicaAcks it says nothing.
+func TestRedisCheckReplicas(t *testing.T) {
+	ctx := context.Background()
+	c, prefix := redisxtest.New(t)
+	if w := counter.NewRedis(c, prefix).CheckReplicas(ctx); w != nil {
+		t.Fatalf("warnings without replica acks: %q", w)
+	}
+	w := counter.NewRedis(c, prefix, counter.RedisOptions{ReplicaAcks: 1}).CheckReplicas(ctx)
+	if len(w) != 2 || !strings.Contains(w[0], "0 connected replicas, fewer than redis.replica_acks 1: every stock take on it is refused") ||
+		!strings.Contains(w[1], "min-replicas-to-write \"0\", below redis.replica_acks 1") {
+		t.Fatalf("single server without replica: warnings %q", w)
+	}
+
+	cc, cprefix := cluster.New(t)
+	w = counter.NewRedis(cc, cprefix, counter.RedisOptions{ReplicaAcks: 1}).CheckReplicas(ctx)
+	if len(w) != 3 {
+		t.Fatalf("cluster, 3 masters with min-replicas-to-write 0: warnings %q; want one per master", w)
+	}
+	for _, s := range w {
+		if !strings.Contains(s, "min-replicas-to-write") {
+			t.Fatalf("cluster warning %q, want only min-replicas-to-write ones", s)
+		}
+	}
+	w = counter.NewRedis(cc, cprefix, counter.RedisOptions{ReplicaAcks: 2}).CheckReplicas(ctx)
+	if n := len(w); n != 6 {
+		t.Fatalf("cluster with replica acks 2: warnings %q; want 2 per master", w)
+	}
+}
