@@ -206,9 +206,9 @@ func acquireResult(key string, res []int64) (int64, bool, bool, error) {
 // blocks until the replicas acknowledged every write the connection made, so
 // script and WAIT must share the connection: a pipeline of a node client does
 // (a ClusterClient would send the keyless WAIT to a random node). When the
-// script did not write (at the limit, missing), WAIT returns at once unless
-// the replicas lag behind the connection's earlier writes; its answer is then
-// ignored.
+// script did not write (at the limit, missing), WAIT's answer is ignored; it
+// still waits, up to its timeout, while fewer than ReplicaAcks replicas hold
+// the connection's earlier writes (always, on a master without replicas).
 func (r *Redis) acquireAcked(ctx context.Context, key string, limit int64) (int64, bool, bool, error) {
 	rkey := r.Key(key)
 	node, err := r.master(ctx, rkey)
