@@ -49,8 +49,8 @@ func (r failoverResult) undersell() int64 { return max(0, r.stock-r.granted) }
 //
 //   - plain: counter.Redis through the go-redis ClusterClient, as production
 //     runs it. The counter never exceeds the limit and takes resume within
-//     maxStall; the oversell is at most the takes acknowledged while the
-//     replica lagged, and is reported.
+//     maxStall; the oversell (takes the dead master had not replicated) is
+//     reported, not bounded.
 //   - wait1: the same ClusterClient through a counter.Redis with ReplicaAcks 1:
 //     every take is followed by WAIT 1 on the same connection (one pipeline on
 //     the slot's master) and is only granted when a replica acknowledged it;
@@ -71,8 +71,13 @@ func TestRedisClusterFailoverUnderLoad(t *testing.T) {
 			if r.granted+r.ambiguous < r.stock {
 				t.Errorf("granted %d + ambiguous %d < stock %d: units vanished", r.granted, r.ambiguous, r.stock)
 			}
-			if r.oversell() > r.lagTakes {
-				t.Errorf("oversell %d, more than the %d takes acknowledged while the replica lagged", r.oversell(), r.lagTakes)
+			// Without replica acks a kill can lose takes the replica had not
+			// received yet, lagging or not (9 units oversold once on a loaded
+			// machine without the forced lag): the figure is reported, not
+			// bounded. redis.replica_acks is what makes takes failover-safe
+			// (the wait1 runs).
+			if r.oversell() > 0 {
+				t.Logf("plain takes: %d units granted twice after the failover (%d acknowledged while the replica lagged)", r.oversell(), r.lagTakes)
 			}
 			// Takes on the failed master's slot resume once the replica is
 			// promoted and the client reloads its slot map
