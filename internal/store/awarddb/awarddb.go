@@ -41,7 +41,15 @@ const qInsert = `INSERT INTO user_award_record{{suffix}} (user_id, activity_id, 
 // stored returns an error wrapping sqldb.ErrDuplicate and changes nothing.
 func (s *Store) Insert(ctx context.Context, rec award.Record) error {
 	r := s.db.Route(rec.UserID)
-	return s.insert(ctx, s.db.Shard(r.Shard).Write(), r, rec)
+	return s.insert(ctx, writeExecer{s.db.Shard(r.Shard)}, r, rec)
+}
+
+// writeExecer runs statements outside a transaction on a shard's writer,
+// retried on a deadlock (sqldb.Handle.Exec).
+type writeExecer struct{ h *sqldb.Handle }
+
+func (e writeExecer) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return e.h.Exec(ctx, query, args...)
 }
 
 // txExecer runs a transaction's statements through its shard's prepared

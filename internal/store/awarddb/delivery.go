@@ -38,7 +38,7 @@ const qSetState = `UPDATE user_award_record{{suffix}} SET award_state = ?, updat
 // state from (or does not exist). Concurrent callers see exactly one true.
 func (s *Store) SetState(ctx context.Context, userID, orderID string, from, to award.RecordState, now time.Time) (bool, error) {
 	r := s.db.Route(userID)
-	return s.setState(ctx, s.db.Shard(r.Shard).Write(), r, userID, orderID, from, to, now)
+	return s.setState(ctx, writeExecer{s.db.Shard(r.Shard)}, r, userID, orderID, from, to, now)
 }
 
 // SetStateTx is SetState inside a transaction the caller runs on userID's shard
@@ -76,7 +76,7 @@ const qClaim = `UPDATE user_award_record{{suffix}} SET award_state = ?, claim_ow
 // most one true.
 func (s *Store) Claim(ctx context.Context, userID, orderID, owner string, now, staleBefore time.Time) (bool, error) {
 	r := s.db.Route(userID)
-	ok, err := changed(s.db.Shard(r.Shard).Write().ExecContext(ctx, r.SQL(qClaim), string(award.RecordDelivering), owner,
+	ok, err := changed(s.db.Shard(r.Shard).Exec(ctx, r.SQL(qClaim), string(award.RecordDelivering), owner,
 		now.UnixMilli(), orderID, userID, string(award.RecordCreate), string(award.RecordDelivering), staleBefore.UnixMilli()))
 	if err != nil {
 		return false, fmt.Errorf("claim award record: user[%s] order[%s]: %w", userID, orderID, err)
@@ -93,7 +93,7 @@ const qCompleteClaimed = `UPDATE user_award_record{{suffix}} SET award_state = ?
 // and released meanwhile), and reports whether it did.
 func (s *Store) CompleteClaimed(ctx context.Context, userID, orderID string, now time.Time) (bool, error) {
 	r := s.db.Route(userID)
-	ok, err := changed(s.db.Shard(r.Shard).Write().ExecContext(ctx, r.SQL(qCompleteClaimed), string(award.RecordCompleted),
+	ok, err := changed(s.db.Shard(r.Shard).Exec(ctx, r.SQL(qCompleteClaimed), string(award.RecordCompleted),
 		now.UnixMilli(), orderID, userID, string(award.RecordDelivering), string(award.RecordCreate)))
 	if err != nil {
 		return false, fmt.Errorf("complete claimed award record: user[%s] order[%s]: %w", userID, orderID, err)
@@ -110,7 +110,7 @@ const qRelease = `UPDATE user_award_record{{suffix}} SET award_state = ?, claim_
 // (false: the claim is no longer owner's).
 func (s *Store) Release(ctx context.Context, userID, orderID, owner, lastErr string, now time.Time) (bool, error) {
 	r := s.db.Route(userID)
-	ok, err := changed(s.db.Shard(r.Shard).Write().ExecContext(ctx, r.SQL(qRelease), string(award.RecordCreate),
+	ok, err := changed(s.db.Shard(r.Shard).Exec(ctx, r.SQL(qRelease), string(award.RecordCreate),
 		truncate(lastErr), now.UnixMilli(), orderID, userID, string(award.RecordDelivering), owner))
 	if err != nil {
 		return false, fmt.Errorf("release award record claim: user[%s] order[%s]: %w", userID, orderID, err)

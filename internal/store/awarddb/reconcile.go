@@ -61,7 +61,7 @@ const qRetake = `UPDATE user_award_record{{suffix}} SET award_state = ?, claim_o
 // (false: the record changed since it was read, e.g. it was delivered).
 func (s *Store) Retake(ctx context.Context, rec award.Record, now time.Time) (bool, error) {
 	r := s.db.Route(rec.UserID)
-	ok, err := changed(s.db.Shard(r.Shard).Write().ExecContext(ctx, r.SQL(qRetake), string(award.RecordCreate), now.UnixMilli(),
+	ok, err := changed(s.db.Shard(r.Shard).Exec(ctx, r.SQL(qRetake), string(award.RecordCreate), now.UnixMilli(),
 		rec.OrderID, rec.UserID, string(rec.State), rec.Updated.UnixMilli()))
 	if err != nil {
 		return false, fmt.Errorf("retake award record: user[%s] order[%s]: %w", rec.UserID, rec.OrderID, err)
@@ -78,7 +78,7 @@ const qFail = `UPDATE user_award_record{{suffix}} SET award_state = ?, claim_own
 // reports whether it did (false: the record changed since it was read).
 func (s *Store) Fail(ctx context.Context, rec award.Record, reason string, now time.Time) (bool, error) {
 	r := s.db.Route(rec.UserID)
-	ok, err := changed(s.db.Shard(r.Shard).Write().ExecContext(ctx, r.SQL(qFail), string(award.RecordFailed), truncate(reason),
+	ok, err := changed(s.db.Shard(r.Shard).Exec(ctx, r.SQL(qFail), string(award.RecordFailed), truncate(reason),
 		now.UnixMilli(), rec.OrderID, rec.UserID, string(rec.State), rec.Updated.UnixMilli()))
 	if err != nil {
 		return false, fmt.Errorf("fail award record: user[%s] order[%s]: %w", rec.UserID, rec.OrderID, err)
@@ -92,7 +92,7 @@ const qNoteError = `UPDATE user_award_record{{suffix}} SET last_error = ? WHERE 
 // error of userID's record of orderID; its state and update time are kept.
 func (s *Store) NoteError(ctx context.Context, userID, orderID, msg string) error {
 	r := s.db.Route(userID)
-	if _, err := s.db.Shard(r.Shard).Write().ExecContext(ctx, r.SQL(qNoteError), truncate(msg), orderID, userID); err != nil {
+	if _, err := s.db.Shard(r.Shard).Exec(ctx, r.SQL(qNoteError), truncate(msg), orderID, userID); err != nil {
 		return fmt.Errorf("note award record error: user[%s] order[%s]: %w", userID, orderID, err)
 	}
 	return nil
@@ -108,7 +108,7 @@ const qReset = `UPDATE user_award_record{{suffix}} SET award_state = ?, claim_ow
 // being delivered, or does not exist).
 func (s *Store) Reset(ctx context.Context, userID, orderID string, now time.Time) (bool, error) {
 	r := s.db.Route(userID)
-	ok, err := changed(s.db.Shard(r.Shard).Write().ExecContext(ctx, r.SQL(qReset), string(award.RecordCreate), now.UnixMilli(),
+	ok, err := changed(s.db.Shard(r.Shard).Exec(ctx, r.SQL(qReset), string(award.RecordCreate), now.UnixMilli(),
 		orderID, userID, string(award.RecordFailed), string(award.RecordPendingManual), string(award.RecordCreate)))
 	if err != nil {
 		return false, fmt.Errorf("reset award record: user[%s] order[%s]: %w", userID, orderID, err)

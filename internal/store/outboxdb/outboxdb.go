@@ -91,7 +91,7 @@ const qMarkFailed = `UPDATE task SET state = ?, attempts = ?, update_time = ? WH
 // update time now, unless it is completed already (a concurrent publish
 // succeeded). An unknown id is ignored.
 func (s *Store) MarkFailed(ctx context.Context, shard int, messageID string, attempts int, now time.Time) error {
-	_, err := s.db.Shard(shard).Write().ExecContext(ctx, qMarkFailed, string(outbox.StateFail), attempts, now.UnixMilli(),
+	_, err := s.db.Shard(shard).Exec(ctx, qMarkFailed, string(outbox.StateFail), attempts, now.UnixMilli(),
 		messageID, string(outbox.StateCompleted))
 	if err != nil {
 		return fmt.Errorf("mark outbox task failed: shard[%d] id[%s]: %w", shard, messageID, err)
@@ -203,7 +203,7 @@ func (s *Store) Reset(ctx context.Context, messageID string, now time.Time) (out
 	if err != nil {
 		return outbox.Task{}, fmt.Errorf("reset outbox task: %w", err)
 	}
-	if _, err := s.db.Shard(shard).Write().ExecContext(ctx, qReset, string(outbox.StateFail), now.UnixMilli(), messageID); err != nil {
+	if _, err := s.db.Shard(shard).Exec(ctx, qReset, string(outbox.StateFail), now.UnixMilli(), messageID); err != nil {
 		return outbox.Task{}, fmt.Errorf("reset outbox task: id[%s] shard[%d]: %w", messageID, shard, err)
 	}
 	t.State, t.Attempts, t.UpdateTime = outbox.StateFail, 0, time.UnixMilli(now.UnixMilli())
@@ -231,7 +231,7 @@ func (s *Store) PurgeCompleted(ctx context.Context, shard int, before time.Time,
 	if s.db.Driver() == sqldb.DriverMySQL {
 		q = qPurgeMySQL
 	}
-	res, err := s.db.Shard(shard).Write().ExecContext(ctx, q, string(outbox.StateCompleted), before.UnixMilli(), limit)
+	res, err := s.db.Shard(shard).Exec(ctx, q, string(outbox.StateCompleted), before.UnixMilli(), limit)
 	if err != nil {
 		return 0, fmt.Errorf("purge completed outbox tasks: shard[%d] before[%s]: %w", shard, before.UTC().Format(time.RFC3339), err)
 	}

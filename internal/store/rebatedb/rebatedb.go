@@ -182,7 +182,7 @@ const qMarkCompleted = `UPDATE user_behavior_rebate_order{{suffix}} SET state = 
 // now. An unknown order or one in another state is left alone (no error).
 func (s *Store) MarkCompleted(ctx context.Context, userID, orderID string, now time.Time) error {
 	r := s.db.Route(userID)
-	_, err := s.db.Shard(r.Shard).Write().ExecContext(ctx, r.SQL(qMarkCompleted), string(rebate.OrderCompleted), now.UnixMilli(),
+	_, err := s.db.Shard(r.Shard).Exec(ctx, r.SQL(qMarkCompleted), string(rebate.OrderCompleted), now.UnixMilli(),
 		orderID, userID, string(rebate.OrderCreate))
 	if err != nil {
 		return fmt.Errorf("mark rebate order completed: user[%s] order[%s]: %w", userID, orderID, err)

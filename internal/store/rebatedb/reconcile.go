@@ -54,7 +54,7 @@ func changed(n int64, err error) (bool, error) { return n > 0, err }
 
 func (s *Store) exec(ctx context.Context, userID, q string, args ...any) (int64, error) {
 	r := s.db.Route(userID)
-	res, err := s.db.Shard(r.Shard).Write().ExecContext(ctx, r.SQL(q), args...)
+	res, err := s.db.Shard(r.Shard).Exec(ctx, r.SQL(q), args...)
 	if err != nil {
 		return 0, err
 	}

@@ -30,9 +30,29 @@ const (
 // On SQLite, concurrent InTx calls share one commit (see groupCommit): each runs
 // in its own savepoint, so its error rolls back only its own work.
 func InTx(ctx context.Context, h *Handle, fn func(*sql.Tx) error) error {
+	return retry(ctx, h, func() error { return runTx(ctx, h, fn) })
+}
+
+// Exec runs one statement outside a transaction on h's writer, run again like
+// InTx when it fails with a retryable error: on MySQL two single-row UPDATEs of
+// the same row through a secondary index can deadlock, and the statement that
+// lost is rolled back whole, so running it again is safe.
+func (h *Handle) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	err := retry(ctx, h, func() (err error) {
+		res, err = h.write.ExecContext(ctx, query, args...)
+		return err
+	})
+	return res, err
+}
+
+// retry runs op until it succeeds, fails with an error h's dialect does not
+// call retryable, ctx ends, or TxAttempts attempts were made, backing off
+// between attempts.
+func retry(ctx context.Context, h *Handle, op func() error) error {
 	wait := txBackoff
 	for attempt := 1; ; attempt++ {
-		err := runTx(ctx, h, fn)
+		err := op()
 		if err == nil || attempt == TxAttempts || !h.dialect.IsRetryable(err) || ctx.Err() != nil {
 			return err
 		}
