@@ -241,3 +241,50 @@ func TestCloseGivesClaimsBack(t *testing.T) {
 		t.Fatalf("Handle after Close: %v, want ErrBusy", err)
 	}
 }
+
+// flakyCompletion fails the first fails CompleteClaimed calls, as a database
+// that is away for a moment right after the webhook answered.
+type flakyCompletion struct {
+	award.DeliveryStore
+	fails atomic.Int64
+}
+
+func (s *flakyCompletion) CompleteClaimed(ctx context.Context, userID, orderID string, now time.Time) (bool, error) {
+	if s.fails.Add(-1) >= 0 {
+		return false, errors.New("database unreachable")
+	}
+	return s.DeliveryStore.CompleteClaimed(ctx, userID, orderID, now)
+}
+
+// A webhook that answered 2xx while the database could not record it is
+// recorded once the database is back, while the claim holds: the award is
+// posted once, not again by the reconciler after the claim timeout.
+func TestCompletionRetriedWhileClaimHolds(t *testing.T) {
+	sqldbtest.ForEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		f := newFixture(db)
+		h := &webhook{t: t, secret: "s3cret"}
+		srv := httptest.NewServer(h)
+		defer srv.Close()
+		store := &flakyCompletion{DeliveryStore: f.store}
+		store.fails.Store(3)
+		d, err := award.NewDeliverer(award.DelivererConfig{
+			Store:        store,
+			Webhooks:     map[award.Key]award.WebhookConfig{"openai_use_count": {URL: srv.URL, Secret: "s3cret"}},
+			ClaimTimeout: 30 * time.Second,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close(context.Background())
+		sa := f.won(t, "flaky", "order-flaky", "openai_use_count", "5")
+		if out, err := d.Deliver(context.Background(), sa); err != nil || out != award.OutcomeWebhook {
+			t.Fatalf("Deliver = %s, %v; want %s (the completion retried until the database answered)", out, err, award.OutcomeWebhook)
+		}
+		if s := f.state(t, sa); s != award.RecordCompleted {
+			t.Fatalf("record %s, want completed", s)
+		}
+		if h.hits.Load() != 1 {
+			t.Fatalf("%d posts, want 1", h.hits.Load())
+		}
+	})
+}

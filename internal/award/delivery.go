@@ -481,12 +481,51 @@ func (d *Deliverer) call(ctx context.Context, j webhookJob) (Outcome, error) {
 		d.release(j, err)
 		return OutcomeError, err
 	}
-	// Delivered: a failure to record it leaves the claim to time out, and the
-	// award is posted again (the receiver deduplicates by DeliveryHeader).
-	if _, err := d.cfg.Store.CompleteClaimed(context.WithoutCancel(ctx), j.sa.UserID, j.sa.OrderID, d.cfg.Now()); err != nil {
+	// Delivered. Recording it is retried for as long as the claim holds (the
+	// database may be away for a while): while it holds nobody posts again.
+	// Past it the reconciler takes the record and the award is posted again
+	// (the receiver deduplicates by DeliveryHeader).
+	if err := d.complete(ctx, j); err != nil {
 		return OutcomeError, fmt.Errorf("webhook answered 2xx, record not completed: %w", err)
 	}
 	return OutcomeWebhook, nil
+}
+
+// Bounds of complete's retries.
+const (
+	completeBackoff    = 50 * time.Millisecond
+	completeMaxBackoff = 2 * time.Second
+	completeAttempt    = 5 * time.Second // one attempt's time at most
+)
+
+// complete marks j's record completed after a successful call, retrying with
+// backoff until it succeeds or j's claim is about to expire. Closing the
+// deliverer (ctx ends) stops the retries after the attempt under way.
+func (d *Deliverer) complete(ctx context.Context, j webhookJob) error {
+	expires := j.claimed.Add(d.cfg.ClaimTimeout * 19 / 20)
+	wait := completeBackoff
+	for {
+		left := expires.Sub(d.cfg.Now())
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(max(left, time.Millisecond), completeAttempt))
+		_, err := d.cfg.Store.CompleteClaimed(actx, j.sa.UserID, j.sa.OrderID, d.cfg.Now())
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if left = expires.Sub(d.cfg.Now()); left <= wait || ctx.Err() != nil {
+			return err
+		}
+		d.log.Warn("webhook delivered, recording it failed; trying again while the claim holds",
+			"user", j.sa.UserID, "order", j.sa.OrderID, "retry_in", wait, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		wait = min(wait*2, completeMaxBackoff)
+	}
 }
 
 // release gives j's claim back after a failed call, with cause as the
