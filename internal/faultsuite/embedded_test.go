@@ -1,0 +1,76 @@
+package faultsuite
+
+import (
+	"testing"
+	"time"
+)
+
+// Load phases of a fault: draws before it strikes and after recovery. Short, so
+// the whole suite fits its CI step on a 2-core machine.
+const (
+	loadBefore = 3 * time.Second
+	loadAfter  = 3 * time.Second
+	workers    = 16
+	// hungWebhook outlasts a delivery's webhook timeout and a shutdown's drain.
+	hungWebhook = 30 * time.Second
+)
+
+// TestEmbeddedBaseline is the control: the same load without a fault must pass
+// every check, or the checks themselves are wrong.
+func TestEmbeddedBaseline(t *testing.T) {
+	needSuite(t)
+	w := embedded(t, fastStock)
+	in := w.instance("embedded")
+	in.start()
+	w.grant(in)
+	l := w.load(0, in)
+	l.start(workers)
+	time.Sleep(loadBefore + loadAfter)
+	l.finish()
+	w.settleAndCheck("none (baseline)", l)
+}
+
+// TestEmbeddedKill9 kills the embedded instance with SIGKILL mid-load and
+// restarts it on the same data directory.
+func TestEmbeddedKill9(t *testing.T) {
+	needSuite(t)
+	w := embedded(t, fastStock)
+	in := w.instance("embedded")
+	in.start()
+	w.grant(in)
+	l := w.load(0, in)
+	l.start(workers)
+	time.Sleep(loadBefore)
+	w.hooks.setDelay(500 * time.Millisecond) // deliveries in flight when it dies
+	time.Sleep(time.Second)
+	in.kill()
+	w.hooks.setDelay(webhookDelay)
+	time.Sleep(time.Second) // draws meanwhile are refused
+	in.restart()
+	w.serves(l, loadAfter, "the restart")
+	l.finish()
+	w.settleAndCheck("kill -9, restart", l)
+}
+
+// TestEmbeddedSIGTERM stops the embedded instance with SIGTERM mid-load (a
+// graceful shutdown with requests in flight) while the webhook partner hangs,
+// so deliveries cannot finish within the shutdown, and restarts it.
+func TestEmbeddedSIGTERM(t *testing.T) {
+	needSuite(t)
+	w := embedded(t, fastStock)
+	in := w.instance("embedded")
+	in.start()
+	w.grant(in)
+	l := w.load(0, in)
+	l.start(workers)
+	time.Sleep(loadBefore)
+	w.hooks.setDelay(hungWebhook)
+	time.Sleep(500 * time.Millisecond)
+	took := in.terminate(time.Minute)
+	t.Logf("SIGTERM: the instance ended in %s", took.Round(time.Millisecond))
+	w.hooks.setDelay(webhookDelay)
+	in.restart()
+	w.serves(l, loadAfter, "the restart")
+	l.finish()
+	w.settleAndCheck("SIGTERM, restart", l)
+}
