@@ -109,6 +109,7 @@ func (p *process) start() {
 	cmd := exec.Command(p.path, p.args...)
 	cmd.Env = p.env
 	cmd.Stdout, cmd.Stderr = f, f
+	dieWithTest(cmd)
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		p.t.Fatalf("%s: start: %v", p.name, err)
