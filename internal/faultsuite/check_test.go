@@ -183,6 +183,7 @@ type figures struct {
 	answered    int // draws answered 0000
 	issued      int // award records
 	finished    int // award records completed, pending_manual or failed
+	failed      int // award records failed (given up, visible to operators)
 	duplicates  int // webhook deliveries answered 200 for an award already delivered
 	reposts     int // webhook POSTs of an award already POSTed (an earlier one unanswered or a duplicate)
 	oversold    int // awards issued past their count or without a stock unit
@@ -230,6 +231,9 @@ func check(t *testing.T, d *db, l *load, hooks *receiver, c campaignAwards, acti
 		recordOf[rec.order] = rec
 		if slices.Contains(finalStates, rec.state) {
 			f.finished++
+		}
+		if rec.state == "failed" {
+			f.failed++
 		}
 	}
 	if n := f.issued - f.finished; n > 0 {
@@ -440,10 +444,10 @@ func report(t *testing.T, f figures) {
 	the.mu.Unlock()
 }
 
-const tableHeader = "| fault | mode | draws answered | awards issued | records finished | duplicates | oversold | webhook reposts | violations |"
+const tableHeader = "| fault | mode | draws answered | awards issued | records finished (failed) | duplicates | oversold | webhook reposts | violations |"
 
 func tableLine(f figures) string {
-	return fmt.Sprintf("| %s | %s | %d | %d | %d | %d | %d | %d | %d |", f.fault, f.mode, f.answered, f.issued, f.finished, f.duplicates, f.oversold, f.reposts, f.violations)
+	return fmt.Sprintf("| %s | %s | %d | %d | %d (%d) | %d | %d | %d | %d |", f.fault, f.mode, f.answered, f.issued, f.finished, f.failed, f.duplicates, f.oversold, f.reposts, f.violations)
 }
 
 // printTable writes the figures of every fault run.

@@ -13,6 +13,14 @@ const (
 	workers    = 16
 	// hungWebhook outlasts a delivery's webhook timeout and a shutdown's drain.
 	hungWebhook = 30 * time.Second
+	// hangBeforeKill is how long the webhook partner answers nothing before an
+	// instance is killed: the kill finds webhook calls in flight, and none of
+	// them answered. A call answered 2xx just before its deliverer dies is
+	// posted again by design (the receiver deduplicates by the delivery header,
+	// see award.DeliveryHeader): no implementation can close that window, so
+	// the kill faults keep it empty; the calls the kill leaves unanswered may
+	// be posted again (reposts), and a second 2xx for one award is a duplicate.
+	hangBeforeKill = time.Second
 )
 
 // TestEmbeddedBaseline is the control: the same load without a fault must pass
@@ -41,8 +49,8 @@ func TestEmbeddedKill9(t *testing.T) {
 	l := w.load(0, in)
 	l.start(workers)
 	time.Sleep(loadBefore)
-	w.hooks.setDelay(500 * time.Millisecond) // deliveries in flight when it dies
-	time.Sleep(time.Second)
+	w.hooks.setDelay(hungWebhook) // deliveries in flight, unanswered, when it dies (see hangBeforeKill)
+	time.Sleep(hangBeforeKill)
 	in.kill()
 	w.hooks.setDelay(webhookDelay)
 	time.Sleep(time.Second) // draws meanwhile are refused

@@ -29,8 +29,8 @@ func TestProductionKillOneOfTwo(t *testing.T) {
 	l := w.load(0, a, b)
 	l.start(prodWorkers)
 	time.Sleep(loadBefore)
-	w.hooks.setDelay(500 * time.Millisecond) // deliveries in flight when it dies
-	time.Sleep(time.Second)
+	w.hooks.setDelay(hungWebhook) // deliveries in flight, unanswered, when it dies (see hangBeforeKill)
+	time.Sleep(hangBeforeKill)
 	a.kill()
 	w.hooks.setDelay(webhookDelay)
 	okBefore, allBefore := l.counts(b.url())
@@ -169,8 +169,8 @@ func TestProductionRedisRestartedEmpty(t *testing.T) {
 	w.loadUntilSoldOut(l, 20*time.Second)
 	time.Sleep(time.Second) // draws after the sell-out must all get the luck award
 	l.finish()
-	t.Logf("stock counters reseeded after a loss: %d times on prod-a, %d on prod-b",
-		a.logCount("stock counter missing, reseeding"), b.logCount("stock counter missing, reseeding"))
+	t.Logf("stock counters found missing after a loss: %d times on prod-a, %d on prod-b",
+		a.logCount("stock counter missing"), b.logCount("stock counter missing"))
 	w.settleAndCheck(fmt.Sprintf("Redis emptied ×%d (restarts, flushes)", redisLosses), l)
 }
 
