@@ -89,6 +89,7 @@ func newProcess(t *testing.T, name, path string, env map[string]string, args ...
 		if t.Failed() {
 			p.dumpLog(60)
 		}
+		p.keepLog()
 	})
 	return p
 }
@@ -172,6 +173,24 @@ func (p *process) running() bool {
 		return false
 	default:
 		return true
+	}
+}
+
+// logsVar names a directory to keep every process's log in (file names
+// test-process.log); unset, logs go with the test's temporary directory.
+const logsVar = "BIGMARKET_FAULT_LOGS"
+
+func (p *process) keepLog() {
+	dir := os.Getenv(logsVar)
+	if dir == "" {
+		return
+	}
+	b, err := os.ReadFile(p.log)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, p.t.Name()+"-"+p.name+".log"), b, 0o600)
+	}
+	if err != nil {
+		p.t.Logf("keep log of %s: %v", p.name, err)
 	}
 }
 

@@ -166,7 +166,7 @@ func TestProductionRedisRestartedEmpty(t *testing.T) {
 			rd.flushAll()
 		}
 	}
-	w.loadUntilSoldOut(l, 20*time.Second)
+	w.loadUntilSoldOut(l, 30*time.Second)
 	time.Sleep(time.Second) // draws after the sell-out must all get the luck award
 	l.finish()
 	t.Logf("stock counters found missing after a loss: %d times on prod-a, %d on prod-b",
