@@ -3,6 +3,7 @@ package faultsuite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
@@ -161,6 +162,49 @@ func (d *db) settle(t *testing.T, activity int64, stall, limit time.Duration) pr
 	}
 }
 
+// acknowledgedUndone counts award records still in create whose send_award
+// outbox task is completed: work the relay was told was done that no consumer
+// did. Read while the embedded instance is down (killed or stopped), it is what
+// the stop lost. DESIGN §3: in embedded mode a task completes only when its
+// handler has committed, so a stop at any instant leaves the work pending
+// (task create or fail), never acknowledged; the reconciler finding such
+// records later is a safety net, not the guarantee.
+func (d *db) acknowledgedUndone(ctx context.Context, activity int64) (int, error) {
+	completed := map[string]bool{}
+	for _, s := range d.shards {
+		err := queryRows(ctx, s, `SELECT message FROM task WHERE topic = 'send_award' AND state = 'completed'`, func(r *sql.Rows) error {
+			var msg []byte
+			if err := r.Scan(&msg); err != nil {
+				return err
+			}
+			var env struct {
+				Data struct {
+					OrderID string `json:"orderId"`
+				} `json:"data"`
+			}
+			if err := json.Unmarshal(msg, &env); err != nil {
+				return fmt.Errorf("task message %q: %w", msg, err)
+			}
+			completed[env.Data.OrderID] = true
+			return nil
+		})
+		if err != nil {
+			return 0, err
+		}
+	}
+	n := 0
+	err := d.eachTable(ctx, `SELECT order_id FROM user_award_record{{suffix}} WHERE activity_id = ? AND award_state = 'create'`,
+		func(r *sql.Rows) error {
+			var order string
+			err := r.Scan(&order)
+			if completed[order] {
+				n++
+			}
+			return err
+		}, activity)
+	return n, err
+}
+
 // campaignAwards describes the suite campaign's awards for the checks.
 type campaignAwards struct {
 	strategy int64
@@ -186,6 +230,7 @@ type figures struct {
 	failed      int // award records failed (given up, visible to operators)
 	duplicates  int // webhook deliveries answered 200 for an award already delivered
 	reposts     int // webhook POSTs of an award already POSTed (an earlier one unanswered or a duplicate)
+	undone      int // embedded: award records in create behind completed tasks while the instance was down
 	oversold    int // awards issued past their count or without a stock unit
 	violations  int
 }
@@ -444,10 +489,10 @@ func report(t *testing.T, f figures) {
 	the.mu.Unlock()
 }
 
-const tableHeader = "| fault | mode | draws answered | awards issued | records finished (failed) | duplicates | oversold | webhook reposts | violations |"
+const tableHeader = "| fault | mode | draws answered | awards issued | records finished (failed) | duplicates | oversold | acked undone at stop | webhook reposts | violations |"
 
 func tableLine(f figures) string {
-	return fmt.Sprintf("| %s | %s | %d | %d | %d (%d) | %d | %d | %d | %d |", f.fault, f.mode, f.answered, f.issued, f.finished, f.failed, f.duplicates, f.oversold, f.reposts, f.violations)
+	return fmt.Sprintf("| %s | %s | %d | %d | %d (%d) | %d | %d | %d | %d | %d |", f.fault, f.mode, f.answered, f.issued, f.finished, f.failed, f.duplicates, f.oversold, f.undone, f.reposts, f.violations)
 }
 
 // printTable writes the figures of every fault run.
@@ -459,7 +504,7 @@ func (s *suite) printTable(w io.Writer) {
 	}
 	fmt.Fprintln(w, "fault-injection suite:")
 	fmt.Fprintln(w, tableHeader)
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
 	for _, f := range s.figures {
 		fmt.Fprintln(w, tableLine(f))
 	}

@@ -53,6 +53,7 @@ func TestEmbeddedKill9(t *testing.T) {
 	time.Sleep(hangBeforeKill)
 	in.kill()
 	w.hooks.setDelay(webhookDelay)
+	w.nothingAcknowledgedUndone("after kill -9")
 	time.Sleep(time.Second) // draws meanwhile are refused
 	in.restart()
 	w.serves(l, loadAfter, "the restart")
@@ -77,6 +78,7 @@ func TestEmbeddedSIGTERM(t *testing.T) {
 	took := in.terminate(time.Minute)
 	t.Logf("SIGTERM: the instance ended in %s", took.Round(time.Millisecond))
 	w.hooks.setDelay(webhookDelay)
+	w.nothingAcknowledgedUndone("after SIGTERM")
 	in.restart()
 	w.serves(l, loadAfter, "the restart")
 	l.finish()

@@ -1,6 +1,7 @@
 package faultsuite
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -91,6 +92,7 @@ type world struct {
 	db         *db
 	users      []string
 	stock      stock
+	undone     int // award records acknowledged undone at a stop (nothingAcknowledgedUndone)
 }
 
 // deliveryConfig shortens the delivery and reconciler timings from minutes to
@@ -253,6 +255,21 @@ func (w *world) load(pace time.Duration, ins ...*instance) *load {
 	return newLoad(targets, activityID, w.users, pace)
 }
 
+// nothingAcknowledgedUndone fails t when, with the embedded instance down,
+// award records wait in create behind outbox tasks already completed (see
+// db.acknowledgedUndone).
+func (w *world) nothingAcknowledgedUndone(when string) {
+	w.t.Helper()
+	n, err := w.db.acknowledgedUndone(context.Background(), activityID)
+	if err != nil {
+		w.t.Fatalf("check %s: %v", when, err)
+	}
+	w.undone += n
+	if n > 0 {
+		w.t.Errorf("%s: %d award records in create behind send_award tasks already completed (the stop lost their messages; only the reconciler can still deliver them)", when, n)
+	}
+}
+
 // serves runs the load for d and fails t unless draws are answered 0000
 // meanwhile: the service is back after a fault.
 func (w *world) serves(l *load, d time.Duration, after string) {
@@ -294,7 +311,10 @@ func (w *world) settleAndCheck(fault string, l *load) {
 	w.t.Logf("answers: %s", l.codeSummary())
 	w.db.settle(w.t, activityID, settleStall, settleLimit)
 	f := check(w.t, w.db, l, w.hooks, awards, activityID)
-	f.fault, f.mode = fault, w.mode
+	f.fault, f.mode, f.undone = fault, w.mode, w.undone
+	if w.undone > 0 {
+		f.violations++
+	}
 	report(w.t, f)
 }
 
