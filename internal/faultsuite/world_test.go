@@ -97,13 +97,15 @@ type world struct {
 
 // deliveryConfig shortens the delivery and reconciler timings from minutes to
 // seconds, so that what a fault leaves unfinished is taken up again within the
-// settle period: a webhook call is bounded by 2 s, a claim whose deliverer died
-// is taken again after 5 s, an award record left in create is redelivered after
-// 10 s (longer than deliveries take under load, shorter than the RabbitMQ
-// outage, so an outage costs a few redelivery attempts and no failed record).
+// settle period: a webhook call is bounded by 2 s; a claim whose deliverer died
+// is taken again after 15 s (longer than the MariaDB outage, so a deliverer
+// that outlives the outage can still record its delivery before anyone else
+// may call again); an award record left in create is redelivered after 10 s
+// (longer than deliveries take under load, shorter than the RabbitMQ outage, so
+// an outage costs a few redelivery attempts and no failed record).
 const deliveryConfig = `delivery:
   webhook_timeout: 2s
-  claim_timeout: 5s
+  claim_timeout: 15s
 reconcile:
   deadline: 10s
   every: 1s
