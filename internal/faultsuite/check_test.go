@@ -162,10 +162,12 @@ func (d *db) settle(t *testing.T, activity int64, stall, limit time.Duration) pr
 	}
 }
 
-// acknowledgedUndone counts award records still in create whose send_award
-// outbox task is completed: work the relay was told was done that no consumer
-// did. Read while the embedded instance is down (killed or stopped), it is what
-// the stop lost. DESIGN §3: in embedded mode a task completes only when its
+// acknowledgedUndone counts award records still in create, never tried (no
+// last error), whose send_award outbox task is completed: work the relay was
+// told was done that no consumer did. Read while the embedded instance is down
+// (killed or stopped), it is what the stop lost. (A webhook record whose call
+// failed is given back to create with its last error after its message was
+// handled: the reconciler redelivers it by design, and it is not counted.) DESIGN §3: in embedded mode a task completes only when its
 // handler has committed, so a stop at any instant leaves the work pending
 // (task create or fail), never acknowledged; the reconciler finding such
 // records later is a safety net, not the guarantee.
@@ -193,7 +195,7 @@ func (d *db) acknowledgedUndone(ctx context.Context, activity int64) (int, error
 		}
 	}
 	n := 0
-	err := d.eachTable(ctx, `SELECT order_id FROM user_award_record{{suffix}} WHERE activity_id = ? AND award_state = 'create'`,
+	err := d.eachTable(ctx, `SELECT order_id FROM user_award_record{{suffix}} WHERE activity_id = ? AND award_state = 'create' AND last_error = ''`,
 		func(r *sql.Rows) error {
 			var order string
 			err := r.Scan(&order)
