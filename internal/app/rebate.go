@@ -7,6 +7,7 @@ import (
 	"github.com/bigmarket/bigmarket/internal/activity"
 	"github.com/bigmarket/bigmarket/internal/catalog"
 	"github.com/bigmarket/bigmarket/internal/exchange"
+	"github.com/bigmarket/bigmarket/internal/httpapi"
 	"github.com/bigmarket/bigmarket/internal/rebate"
 )
 
@@ -53,28 +54,13 @@ func (s skuOrderer) CreateSKUOrder(ctx context.Context, userID string, sku int64
 	return err
 }
 
-// rebateOrderView is a rebate order in the operator's user lookup.
-type rebateOrderView struct {
-	OrderID       string `json:"orderId"`
-	Behavior      string `json:"behaviorType"`
-	Type          string `json:"rebateType"`
-	Config        string `json:"rebateConfig"`
-	OutBusinessNo string `json:"outBusinessNo"`
-	BizID         string `json:"bizId"`
-	State         string `json:"state"`
-	Time          int64  `json:"time"`
-	Attempts      int    `json:"attempts"`
-	LastError     string `json:"lastError"`
-}
-
 func rebateOrderViews(orders []rebate.Order, err error) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]rebateOrderView, 0, len(orders))
+	out := make([]httpapi.RebateOrderView, 0, len(orders))
 	for _, o := range orders {
-		out = append(out, rebateOrderView{o.OrderID, o.Behavior, string(o.Type), o.Config, o.OutBusinessNo, o.BizID, string(o.State),
-			o.Time.UnixMilli(), o.Attempts, o.LastError})
+		out = append(out, httpapi.NewRebateOrderView(o))
 	}
 	return out, nil
 }

@@ -179,8 +179,9 @@ func (s *Server) strategySimulate(r *http.Request) (any, error) {
 	return simulateResponse{Counts: out}, nil
 }
 
-// rebateOrderView is a rebate order as an operator's retry answers it.
-type rebateOrderView struct {
+// RebateOrderView is a rebate order as operators see it: in the answer of a
+// retry and in the user lookup (users/{userId}).
+type RebateOrderView struct {
 	OrderID       string `json:"orderId"`
 	Behavior      string `json:"behaviorType"`
 	Type          string `json:"rebateType"`
@@ -208,6 +209,11 @@ func (s *Server) retryRebate(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return rebateOrderView{o.OrderID, o.Behavior, string(o.Type), o.Config, o.OutBusinessNo, o.BizID, string(o.State),
-		o.Time.UnixMilli(), o.Attempts, o.LastError}, nil
+	return NewRebateOrderView(o), nil
+}
+
+// NewRebateOrderView returns o as operators see it.
+func NewRebateOrderView(o rebate.Order) RebateOrderView {
+	return RebateOrderView{o.OrderID, o.Behavior, string(o.Type), o.Config, o.OutBusinessNo, o.BizID, string(o.State),
+		o.Time.UnixMilli(), o.Attempts, o.LastError}
 }
