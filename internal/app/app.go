@@ -30,6 +30,7 @@ import (
 	"github.com/bigmarket/bigmarket/internal/rebate"
 	"github.com/bigmarket/bigmarket/internal/reconcile"
 	"github.com/bigmarket/bigmarket/internal/store/activitydb"
+	"github.com/bigmarket/bigmarket/internal/store/auditdb"
 	"github.com/bigmarket/bigmarket/internal/store/awarddb"
 	"github.com/bigmarket/bigmarket/internal/store/campaigndb"
 	"github.com/bigmarket/bigmarket/internal/store/creditdb"
@@ -63,7 +64,8 @@ type App struct {
 	handler  http.Handler
 	api      *httpapi.Server
 	metrics  *metrics
-	// AdminToken is the admin bearer token in force.
+	// AdminToken is the admin bearer token in force, named "admin"; empty when
+	// only named tokens (auth.admin_tokens) are configured.
 	AdminToken string
 	// Owner identifies this instance in fleet-wide leases.
 	Owner string
@@ -285,6 +287,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 	}
 	a.api = httpapi.New(httpapi.Config{
 		AdminToken:       a.AdminToken,
+		AdminTokens:      cfg.NamedAdminTokens(),
 		AllowedOrigins:   origins,
 		MaxBodyBytes:     cfg.HTTP.MaxBodyBytes,
 		Logger:           log,
@@ -314,6 +317,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		History:    historyService{records: records, credits: credits},
 		Activities: activityCatalog{catalog: a.catalog},
 		Ready:      a.ready,
+		Audit:      auditLog{store: auditdb.New(a.db), now: now},
 	})
 	a.handler = a.api
 	return a, nil

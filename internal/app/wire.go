@@ -176,10 +176,14 @@ func applyDemo(ctx context.Context, cfg config.Config, store campaign.Store, log
 }
 
 // adminToken returns the configured admin token, or the one stored in the data
-// directory, generating and storing it (and logging it once) on first start.
+// directory, generating and storing it (and logging it once) on first start
+// when no named tokens are configured either.
 func adminToken(cfg config.Config, log *slog.Logger) (string, error) {
 	if cfg.Auth.AdminToken != "" {
 		return cfg.Auth.AdminToken, nil
+	}
+	if len(cfg.Auth.AdminTokens) > 0 {
+		return "", nil // named tokens are configured: none is generated
 	}
 	path := filepath.Join(cfg.DataDir, "admin-token")
 	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {

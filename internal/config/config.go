@@ -195,6 +195,10 @@ type Auth struct {
 	// AdminToken is the bearer token of admin endpoints. Empty means one is
 	// generated on first start and stored in the data directory.
 	AdminToken string `yaml:"admin_token"`
+	// AdminTokens are further admin tokens, each with a name the audit log
+	// records as the actor (the single AdminToken is named "admin"). Names are
+	// 1–32 of [a-z0-9_-], tokens at least 16 bytes, both unique.
+	AdminTokens AdminTokens `yaml:"admin_tokens"`
 	// JWTSecret signs and checks user tokens (HS256, claim openId). Empty
 	// disables the _by_token endpoints in token mode.
 	JWTSecret string `yaml:"jwt_secret"`
@@ -367,6 +371,13 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	str("BIGMARKET_AMQP_QUEUE_PREFIX", &c.RabbitMQ.QueuePrefix)
 	str("BIGMARKET_AUTH_MODE", &c.Auth.Mode)
 	str("BIGMARKET_ADMIN_TOKEN", &c.Auth.AdminToken)
+	if v := getenv("BIGMARKET_ADMIN_TOKENS"); v != "" {
+		t, err := ParseAdminTokens(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("BIGMARKET_ADMIN_TOKENS: %w", err))
+		}
+		c.Auth.AdminTokens = t
+	}
 	str("BIGMARKET_JWT_SECRET", &c.Auth.JWTSecret)
 	list("BIGMARKET_APP_TOKENS", &c.Auth.AppTokens)
 	list("BIGMARKET_CORS_ORIGINS", &c.HTTP.AllowedOrigins)
@@ -429,6 +440,7 @@ func (c Config) Validate() error {
 		bad("log_format %q: want text or json", c.LogFormat)
 	}
 	c.validateNumbers(bad)
+	c.validateAdminTokens(bad)
 	c.validateDelivery(bad)
 	for key, w := range c.Webhooks {
 		if !strings.HasPrefix(w.URL, "http://") && !strings.HasPrefix(w.URL, "https://") {

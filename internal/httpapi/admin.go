@@ -74,6 +74,9 @@ func (s *Server) retryAward(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.audit(r, ActionAwardRetry, user, "award record %s (award %d) retried: %s", order, rec.AwardID, rec.State); err != nil {
+		return nil, err
+	}
 	return awardRecordViewOf(rec), nil
 }
 
@@ -117,6 +120,9 @@ func (s *Server) campaignApply(r *http.Request) (any, error) {
 		return nil, problemsError(p)
 	}
 	if err != nil {
+		return nil, err
+	}
+	if err := s.audit(r, ActionCampaignApply, "revision "+itoa(sum.Revision), "%s", sum.Describe()); err != nil {
 		return nil, err
 	}
 	return sum, nil
@@ -207,6 +213,9 @@ func (s *Server) retryRebate(r *http.Request) (any, error) {
 		return nil, badRequest("no rebate order %q of user %q", order, user)
 	}
 	if err != nil {
+		return nil, err
+	}
+	if err := s.audit(r, ActionRebateRetry, user, "rebate order %s (%s) retried: %s", order, o.Behavior, o.State); err != nil {
 		return nil, err
 	}
 	return NewRebateOrderView(o), nil

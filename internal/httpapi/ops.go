@@ -142,6 +142,9 @@ func (s *Server) erpActivateStage(r *http.Request) (any, error) {
 	if err := s.deps.Ops.ActivateStage(r.Context(), req.ID); err != nil {
 		return nil, err
 	}
+	if err := s.audit(r, ActionStageActivate, itoa(req.ID), "stage %d activated", req.ID); err != nil {
+		return nil, err
+	}
 	return true, nil
 }
 
@@ -174,6 +177,9 @@ func (s *Server) grantQuota(r *http.Request) (any, error) {
 	}
 	g := activity.Grant{ID: req.ID, UserID: req.UserID, ActivityID: req.ActivityID, Total: req.Total, Day: req.Day, Month: req.Month}
 	if err := s.deps.Ops.GrantQuota(r.Context(), g); err != nil {
+		return nil, err
+	}
+	if err := s.audit(r, ActionQuotaGrant, req.UserID, "grant %s: activity %d, total %d, day %d, month %d", req.ID, req.ActivityID, req.Total, req.Day, req.Month); err != nil {
 		return nil, err
 	}
 	return true, nil
@@ -299,6 +305,9 @@ func (s *Server) retryTask(r *http.Request) (any, error) {
 		return nil, badRequest("no task %q", id)
 	}
 	if err != nil {
+		return nil, err
+	}
+	if err := s.audit(r, ActionTaskRetry, id, "task %s (%s, user %s) retried", id, t.Topic, t.UserID); err != nil {
 		return nil, err
 	}
 	return taskViewOf(t), nil

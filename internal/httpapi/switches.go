@@ -23,23 +23,23 @@ func (s *Server) switchRoutes() {
 	s.adminRoute(http.MethodPut, admin+"switches", s.switchesPut)
 }
 
-func (s *Server) setSwitch(ctx context.Context, key, value string) error {
+func (s *Server) setSwitch(r *http.Request, key, value string) error {
 	if key == "" {
 		return badRequest("key is required")
 	}
-	if err := s.deps.Switches.Set(ctx, key, value); err != nil {
+	if err := s.deps.Switches.Set(r.Context(), key, value); err != nil {
 		if errors.Is(err, dcc.ErrInvalid) {
 			return badRequest("%v", err)
 		}
 		return err
 	}
-	return nil
+	return s.audit(r, ActionSwitchSet, key, "%s = %s", key, value)
 }
 
 // dccUpdate is the original platform's GET dcc/update_config?key=&value=.
 func (s *Server) dccUpdate(r *http.Request) (any, error) {
 	q := r.URL.Query()
-	if err := s.setSwitch(r.Context(), q.Get("key"), q.Get("value")); err != nil {
+	if err := s.setSwitch(r, q.Get("key"), q.Get("value")); err != nil {
 		return nil, err
 	}
 	return true, nil
@@ -55,7 +55,7 @@ func (s *Server) switchesPut(r *http.Request) (any, error) {
 	if err := decodeJSON(r, &req); err != nil {
 		return nil, err
 	}
-	if err := s.setSwitch(r.Context(), req.Key, req.Value); err != nil {
+	if err := s.setSwitch(r, req.Key, req.Value); err != nil {
 		return nil, err
 	}
 	return s.deps.Switches.All(), nil
