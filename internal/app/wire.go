@@ -25,11 +25,13 @@ import (
 	"github.com/bigmarket/bigmarket/internal/campaign"
 	"github.com/bigmarket/bigmarket/internal/catalog"
 	"github.com/bigmarket/bigmarket/internal/config"
+	"github.com/bigmarket/bigmarket/internal/httpapi"
 	"github.com/bigmarket/bigmarket/internal/platform/bus"
 	"github.com/bigmarket/bigmarket/internal/platform/bus/rabbitmq"
 	"github.com/bigmarket/bigmarket/internal/platform/counter"
 	"github.com/bigmarket/bigmarket/internal/platform/ratelimit"
 	"github.com/bigmarket/bigmarket/internal/platform/redisx"
+	"github.com/bigmarket/bigmarket/internal/store/campaigndb"
 	"github.com/bigmarket/bigmarket/internal/store/sqldb"
 	"github.com/bigmarket/bigmarket/internal/strategy"
 )
@@ -223,7 +225,7 @@ func armListener(engine *strategy.Engine) catalog.Listener {
 // campaignService adapts the campaign package to the admin API and the CLI, and
 // reloads the local catalog after an apply so the change is visible at once.
 type campaignService struct {
-	store   campaign.Store
+	store   *campaigndb.Store
 	catalog *catalog.Catalog
 }
 
@@ -232,7 +234,11 @@ func (c campaignService) Validate(data []byte) campaign.Problems { return campai
 
 // Apply implements httpapi.CampaignService.
 func (c campaignService) Apply(ctx context.Context, data []byte) (campaign.Summary, campaign.Problems, error) {
-	sum, problems, err := campaign.Apply(ctx, c.store, data)
+	store := c.store
+	if actor := httpapi.AdminFrom(ctx); actor != "" {
+		store = store.As(actor) // the revision history names the admin
+	}
+	sum, problems, err := campaign.Apply(ctx, store, data)
 	if err != nil || len(problems) > 0 {
 		return sum, problems, err
 	}
@@ -242,6 +248,19 @@ func (c campaignService) Apply(ctx context.Context, data []byte) (campaign.Summa
 		}
 	}
 	return sum, nil, nil
+}
+
+// Revisions implements httpapi.CampaignService.
+func (c campaignService) Revisions(ctx context.Context, limit int) ([]httpapi.CampaignRevision, error) {
+	rs, err := c.store.Revisions(ctx, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]httpapi.CampaignRevision, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, httpapi.CampaignRevision{Time: r.Time, Actor: r.Actor, Summary: r.Summary})
+	}
+	return out, nil
 }
 
 // Export implements httpapi.CampaignService.

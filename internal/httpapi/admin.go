@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/bigmarket/bigmarket/internal/award"
 	"github.com/bigmarket/bigmarket/internal/campaign"
@@ -21,6 +22,41 @@ type CampaignService interface {
 	Apply(ctx context.Context, data []byte) (campaign.Summary, campaign.Problems, error)
 	// Export returns the stored configuration as a campaign file (YAML).
 	Export(ctx context.Context) ([]byte, error)
+	// Revisions returns up to limit applied campaign files, newest first.
+	Revisions(ctx context.Context, limit int) ([]CampaignRevision, error)
+}
+
+// CampaignRevision is one applied campaign file: when, by whom (the admin
+// token's name, or "system" for the demo and the CLI) and what it upserted.
+type CampaignRevision struct {
+	Time    time.Time
+	Actor   string
+	Summary campaign.Summary
+}
+
+// revisionView is a revision as GET campaign/revisions lists it.
+type revisionView struct {
+	Revision    int64            `json:"revision"`
+	Time        int64            `json:"time"`
+	Actor       string           `json:"actor"`
+	Description string           `json:"summary"`
+	Counts      campaign.Summary `json:"counts"`
+}
+
+func (s *Server) campaignRevisions(r *http.Request) (any, error) {
+	limit, err := limitParam(r)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := s.deps.Campaigns.Revisions(r.Context(), limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]revisionView, 0, len(rs))
+	for _, rv := range rs {
+		out = append(out, revisionView{rv.Summary.Revision, rv.Time.UnixMilli(), rv.Actor, rv.Summary.Describe(), rv.Summary})
+	}
+	return out, nil
 }
 
 const admin = "/api/admin/v1/"
@@ -32,6 +68,7 @@ func (s *Server) adminRoutes() {
 	s.adminRoute(http.MethodPost, admin+"campaign/validate", s.campaignValidate)
 	s.adminRoute(http.MethodPost, admin+"campaign/apply", s.campaignApply)
 	s.adminRoute(http.MethodGet, admin+"campaign/export", s.campaignExport)
+	s.adminRoute(http.MethodGet, admin+"campaign/revisions", s.campaignRevisions)
 	s.adminRoute(http.MethodPost, admin+"strategy/simulate", s.strategySimulate)
 	if s.deps.Ops != nil {
 		s.adminRoute(http.MethodPost, admin+"users/{userId}/awards/{orderId}/retry", s.retryAward)

@@ -23,8 +23,8 @@ func namedAdmins(c *config.Config) {
 func as(token string) map[string]string { return map[string]string{"Authorization": "Bearer " + token} }
 
 type auditRow struct {
-	ID                              int64
-	Time                            int64
+	ID                             int64
+	Time                           int64
 	Actor, Action, Target, Summary string
 }
 
@@ -194,3 +194,52 @@ type errString string
 func (e errString) Error() string { return string(e) }
 
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+// TestCampaignRevisions: the history lists each applied campaign file, newest
+// first, with its actor (the demo's first start is "system") and counts.
+func TestCampaignRevisions(t *testing.T) {
+	h := apptest.New(t, namedAdmins).Handler()
+	var yaml string
+	if err := json.Unmarshal(do(t, h, scenario{method: "GET", path: "/api/admin/v1/campaign/export", admin: true}).Data, &yaml); err != nil {
+		t.Fatal(err)
+	}
+	type revision struct {
+		Revision, Time int64
+		Actor, Summary string
+		Counts         struct{ Strategies, Awards, Activities int }
+	}
+	list := func(t *testing.T, d json.RawMessage) []revision {
+		var rs []revision
+		if err := json.Unmarshal(d, &rs); err != nil {
+			t.Fatal(err)
+		}
+		return rs
+	}
+	run(t, h, []scenario{
+		{name: "demo only", method: "GET", path: "/api/admin/v1/campaign/revisions", header: as(bobToken), wantCode: "0000",
+			check: func(t *testing.T, d json.RawMessage) {
+				if rs := list(t, d); len(rs) != 1 || rs[0].Revision != 1 || rs[0].Actor != "system" || rs[0].Counts.Strategies == 0 {
+					t.Fatalf("revisions %s, want the demo's revision 1 by system", d)
+				}
+			}},
+		{name: "apply by alice", method: "POST", path: "/api/admin/v1/campaign/apply", header: as(aliceToken), body: yaml, wantCode: "0000"},
+		{name: "refused apply by bob", method: "POST", path: "/api/admin/v1/campaign/apply", header: as(bobToken), body: "strategies: 1", wantCode: "0002"},
+		{name: "history", method: "GET", path: "/api/admin/v1/campaign/revisions", admin: true, wantCode: "0000",
+			check: func(t *testing.T, d json.RawMessage) {
+				rs := list(t, d)
+				if len(rs) != 2 || rs[0].Revision != 2 || rs[0].Actor != "alice" || rs[1].Actor != "system" {
+					t.Fatalf("revisions %s, want 2 by alice then 1 by system", d)
+				}
+				if rs[0].Counts != rs[1].Counts || !strings.Contains(rs[0].Summary, "revision 2: ") || !strings.Contains(rs[0].Summary, " strategies") || rs[0].Time <= 0 {
+					t.Fatalf("revision 2 %+v: want the same counts as the demo and a summary", rs[0])
+				}
+			}},
+		{name: "limit", method: "GET", path: "/api/admin/v1/campaign/revisions?limit=1", admin: true, wantCode: "0000",
+			check: func(t *testing.T, d json.RawMessage) {
+				if rs := list(t, d); len(rs) != 1 || rs[0].Revision != 2 {
+					t.Fatalf("limit 1: %s", d)
+				}
+			}},
+		{name: "no token", method: "GET", path: "/api/admin/v1/campaign/revisions", wantHTTP: http.StatusUnauthorized, wantCode: "0003"},
+	})
+}

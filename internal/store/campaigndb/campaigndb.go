@@ -42,6 +42,9 @@ type Store struct {
 	db  *sqldb.DB
 	now func() time.Time
 	q   queries
+	// actor is who applies campaigns through this Store (As); the revision
+	// history records it.
+	actor string
 }
 
 // New returns a Store on db's config database; now stamps create_time and
@@ -50,7 +53,7 @@ func New(db *sqldb.DB, now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{db: db, now: now, q: newQueries(db.Dialect())}
+	return &Store{db: db, now: now, q: newQueries(db.Dialect()), actor: SystemActor}
 }
 
 // queries are the store's statements, built once for the engine's dialect.
@@ -223,11 +226,15 @@ func (s *Store) apply(ctx context.Context, tx *sql.Tx, c *campaign.Campaign, ms 
 	if err != nil {
 		return campaign.Summary{}, err
 	}
-	return campaign.Summary{
+	sum := campaign.Summary{
 		Awards: len(c.Awards), Trees: len(c.Trees), Strategies: len(c.Strategies),
 		Activities: len(c.Activities), Counts: len(c.Counts), SKUs: len(c.SKUs),
 		Rebates: len(c.Rebates), Stages: len(c.Stages), Grants: len(c.Grants), Revision: rev,
-	}, nil
+	}
+	if err := s.recordRevision(ctx, tx, sum, ms); err != nil {
+		return campaign.Summary{}, err
+	}
+	return sum, nil
 }
 
 // taken returns an error wrapping sqldb.ErrDuplicate when query (a lookup of a
