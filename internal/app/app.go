@@ -39,6 +39,7 @@ import (
 	"github.com/bigmarket/bigmarket/internal/store/outboxdb"
 	"github.com/bigmarket/bigmarket/internal/store/rebatedb"
 	"github.com/bigmarket/bigmarket/internal/store/sqldb"
+	"github.com/bigmarket/bigmarket/internal/store/statsdb"
 	"github.com/bigmarket/bigmarket/internal/store/strategydb"
 	"github.com/bigmarket/bigmarket/internal/strategy"
 	"github.com/bigmarket/bigmarket/web"
@@ -318,6 +319,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		Activities: activityCatalog{catalog: a.catalog},
 		Ready:      a.ready,
 		Audit:      auditLog{store: auditdb.New(a.db), now: now},
+		Stats:      statsService{catalog: a.catalog, engine: a.engine, stats: statsdb.New(a.db), activity: a.activity, now: now},
 	})
 	a.handler = a.api
 	return a, nil

@@ -2,10 +2,19 @@ package app
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strconv"
 	"time"
 
+	"github.com/bigmarket/bigmarket/internal/activity"
+	"github.com/bigmarket/bigmarket/internal/award"
+	"github.com/bigmarket/bigmarket/internal/catalog"
 	"github.com/bigmarket/bigmarket/internal/httpapi"
+	"github.com/bigmarket/bigmarket/internal/money"
 	"github.com/bigmarket/bigmarket/internal/store/auditdb"
+	"github.com/bigmarket/bigmarket/internal/store/statsdb"
+	"github.com/bigmarket/bigmarket/internal/strategy"
 )
 
 // auditLog serves httpapi.AuditLog from the admin_audit table.
@@ -42,4 +51,89 @@ func (l auditLog) Latest(ctx context.Context, action, target string) (httpapi.Au
 
 func auditEntry(e auditdb.Entry) httpapi.AuditEntry {
 	return httpapi.AuditEntry{ID: e.ID, Time: e.Time, Actor: e.Actor, Action: e.Action, Target: e.Target, Summary: e.Summary}
+}
+
+// statsService computes the console's statistics: durable figures from every
+// shard table (statsdb), stock from the live counters as the draw sees them.
+type statsService struct {
+	catalog  *catalog.Catalog
+	engine   *strategy.Engine
+	stats    *statsdb.Store
+	activity *activity.Service
+	now      func() time.Time
+}
+
+var _ httpapi.StatsService = statsService{}
+
+// Stats implements httpapi.StatsService.
+func (s statsService) Stats(ctx context.Context) (httpapi.Stats, error) {
+	snap := s.catalog.Current()
+	loc := snap.Location
+	if loc == nil {
+		loc = time.Local
+	}
+	now := s.now().In(loc)
+	y, m, d := now.Date()
+	day := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	st, err := s.stats.Compute(ctx, statsdb.Window{Since: now.Add(-time.Hour).Truncate(time.Minute), DayStart: day, ExcludeUser: award.SystemUser})
+	if err != nil {
+		return httpapi.Stats{}, err
+	}
+	out := httpapi.Stats{
+		Time: now.UnixMilli(), TimeZone: loc.String(), DayStart: day.UnixMilli(),
+		DrawsPerMinute: make([]httpapi.MinuteDraws, 0, len(st.DrawsPerMinute)),
+		AwardsToday:    make(map[string]int64, len(st.AwardsToday)),
+		AwardStock:     []httpapi.AwardStock{}, SKUStock: []httpapi.SKUStock{},
+		Outbox: st.Outbox, DeliveryFailures: st.DeliveryFailures,
+		Funnel:        httpapi.Funnel(st.Funnel),
+		CreditsIssued: money.FromCents(st.CreditsIssued), CreditsSpent: money.FromCents(st.CreditsSpent),
+	}
+	for _, md := range st.DrawsPerMinute {
+		out.DrawsPerMinute = append(out.DrawsPerMinute, httpapi.MinuteDraws{Minute: md.Minute.UnixMilli(), AwardID: md.AwardID, Count: md.Count})
+	}
+	for id, n := range st.AwardsToday {
+		out.AwardsToday[strconv.FormatInt(id, 10)] = n
+	}
+	if out.AwardStock, err = s.awardStock(ctx); err != nil {
+		return httpapi.Stats{}, err
+	}
+	if out.SKUStock, err = s.skuStock(ctx); err != nil {
+		return httpapi.Stats{}, err
+	}
+	return out, nil
+}
+
+// awardStock lists every award of every strategy in force with its stock.
+func (s statsService) awardStock(ctx context.Context) ([]httpapi.AwardStock, error) {
+	out := []httpapi.AwardStock{}
+	for _, st := range s.catalog.Current().Campaign.Strategies {
+		for _, a := range st.Awards {
+			left, err := s.engine.Left(ctx, st.ID, a.AwardID)
+			if err != nil {
+				return nil, fmt.Errorf("stats: stock of strategy[%d] award[%d]: %w", st.ID, a.AwardID, err)
+			}
+			out = append(out, httpapi.AwardStock{StrategyID: st.ID, AwardID: a.AwardID, AwardTitle: a.Title, Count: a.Count, Taken: a.Count - left, Left: left})
+		}
+	}
+	return out, nil
+}
+
+// skuStock lists every SKU in force with its stock left.
+func (s statsService) skuStock(ctx context.Context) ([]httpapi.SKUStock, error) {
+	snap := s.catalog.Current()
+	ids := make([]int64, 0, len(snap.SKUs))
+	for id := range snap.SKUs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	out := make([]httpapi.SKUStock, 0, len(ids))
+	for _, id := range ids {
+		sku := snap.SKUs[id]
+		left, err := s.activity.SKUStockLeft(ctx, sku)
+		if err != nil {
+			return nil, fmt.Errorf("stats: stock of sku[%d]: %w", id, err)
+		}
+		out = append(out, httpapi.SKUStock{SKU: id, ActivityID: sku.ActivityID, Stock: sku.Stock, Left: left})
+	}
+	return out, nil
 }

@@ -74,6 +74,8 @@ type Deps struct {
 	// Audit records every admin write and serves the audit log; nil records
 	// nothing.
 	Audit AuditLog
+	// Stats serves GET /api/admin/v1/stats.
+	Stats StatsService
 	// Ready reports whether the instance can serve (database reachable, …).
 	Ready func(ctx context.Context) error
 }
@@ -154,6 +156,7 @@ func (s *Server) routes() {
 	s.historyRoutes()
 	s.activityInfoRoutes()
 	s.auditRoutes()
+	s.statsRoutes()
 }
 
 // handlerFunc answers a request with data or an error mapped to a code.
