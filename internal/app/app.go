@@ -319,7 +319,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		Activities: activityCatalog{catalog: a.catalog},
 		Ready:      a.ready,
 		Audit:      auditLog{store: auditdb.New(a.db), now: now},
-		Stats:      statsService{catalog: a.catalog, engine: a.engine, stats: statsdb.New(a.db), activity: a.activity, now: now},
+		Console:    statsService{catalog: a.catalog, engine: a.engine, stats: statsdb.New(a.db), activity: a.activity, now: now},
 	})
 	a.handler = a.api
 	return a, nil

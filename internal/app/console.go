@@ -63,9 +63,9 @@ type statsService struct {
 	now      func() time.Time
 }
 
-var _ httpapi.StatsService = statsService{}
+var _ httpapi.ConsoleService = statsService{}
 
-// Stats implements httpapi.StatsService.
+// Stats implements httpapi.ConsoleService.
 func (s statsService) Stats(ctx context.Context) (httpapi.Stats, error) {
 	snap := s.catalog.Current()
 	loc := snap.Location
@@ -112,8 +112,50 @@ func (s statsService) awardStock(ctx context.Context) ([]httpapi.AwardStock, err
 			if err != nil {
 				return nil, fmt.Errorf("stats: stock of strategy[%d] award[%d]: %w", st.ID, a.AwardID, err)
 			}
-			out = append(out, httpapi.AwardStock{StrategyID: st.ID, AwardID: a.AwardID, AwardTitle: a.Title, Count: a.Count, Taken: a.Count - left, Left: left})
+			out = append(out, awardStock(st.ID, a, left))
 		}
+	}
+	return out, nil
+}
+
+func awardStock(strategyID int64, a strategy.Award, left int64) httpapi.AwardStock {
+	return httpapi.AwardStock{StrategyID: strategyID, AwardID: a.AwardID, AwardTitle: a.Title, Rate: a.Rate.String(), Count: a.Count, Taken: a.Count - left, Left: left}
+}
+
+// Activities implements httpapi.ConsoleService: every activity in force in id
+// order, its SKUs with their stock left and its strategy's awards with theirs.
+func (s statsService) Activities(ctx context.Context) ([]httpapi.ActivityStock, error) {
+	snap := s.catalog.Current()
+	ids := make([]int64, 0, len(snap.Activities))
+	for id := range snap.Activities {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	out := make([]httpapi.ActivityStock, 0, len(ids))
+	for _, id := range ids {
+		act := snap.Activities[id]
+		v := httpapi.ActivityStock{ActivityID: id, Name: act.Name, Desc: act.Desc, State: string(act.State),
+			Begin: act.Begin.UnixMilli(), End: act.End.UnixMilli(), StrategyID: act.StrategyID,
+			SKUs: []httpapi.SKUDetail{}, Awards: []httpapi.AwardStock{}}
+		for _, sku := range snap.SKUsByActivity[id] {
+			left, err := s.activity.SKUStockLeft(ctx, sku)
+			if err != nil {
+				return nil, fmt.Errorf("activities: stock of sku[%d]: %w", sku.SKU, err)
+			}
+			n := snap.Counts[sku.CountID]
+			v.SKUs = append(v.SKUs, httpapi.SKUDetail{SKU: sku.SKU, CountID: sku.CountID, Total: n.Total, Day: n.Day, Month: n.Month,
+				Price: sku.Price, Stock: sku.Stock, Left: left})
+		}
+		if st, ok := snap.Strategies[act.StrategyID]; ok {
+			for _, a := range st.Awards {
+				left, err := s.engine.Left(ctx, st.ID, a.AwardID)
+				if err != nil {
+					return nil, fmt.Errorf("activities: stock of strategy[%d] award[%d]: %w", st.ID, a.AwardID, err)
+				}
+				v.Awards = append(v.Awards, awardStock(st.ID, a, left))
+			}
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }

@@ -74,8 +74,8 @@ type Deps struct {
 	// Audit records every admin write and serves the audit log; nil records
 	// nothing.
 	Audit AuditLog
-	// Stats serves GET /api/admin/v1/stats.
-	Stats StatsService
+	// Console serves GET /api/admin/v1/stats and activities.
+	Console ConsoleService
 	// Ready reports whether the instance can serve (database reachable, …).
 	Ready func(ctx context.Context) error
 }

@@ -7,10 +7,42 @@ import (
 	"github.com/bigmarket/bigmarket/internal/money"
 )
 
-// StatsService computes the console's statistics from the database and the
-// stock counters, so every instance of a fleet answers the same.
-type StatsService interface {
+// ConsoleService serves the console's read-only views, computed from the
+// database and the stock counters, so every instance of a fleet answers the
+// same.
+type ConsoleService interface {
+	// Stats computes the dashboard's figures.
 	Stats(ctx context.Context) (Stats, error)
+	// Activities lists the activities in force with their SKUs and the
+	// stock of their strategy's awards.
+	Activities(ctx context.Context) ([]ActivityStock, error)
+}
+
+// ActivityStock is one activity with its SKUs and its strategy's awards, each
+// with its stock.
+type ActivityStock struct {
+	ActivityID int64        `json:"activityId"`
+	Name       string       `json:"activityName"`
+	Desc       string       `json:"activityDesc"`
+	State      string       `json:"state"`
+	Begin      int64        `json:"beginDateTime"`
+	End        int64        `json:"endDateTime"`
+	StrategyID int64        `json:"strategyId"`
+	SKUs       []SKUDetail  `json:"skus"`
+	Awards     []AwardStock `json:"awards"`
+}
+
+// SKUDetail is one SKU of an activity: the quota package it sells, its price
+// and its stock.
+type SKUDetail struct {
+	SKU     int64        `json:"sku"`
+	CountID int64        `json:"activityCountId"`
+	Total   int64        `json:"totalCount"`
+	Day     int64        `json:"dayCount"`
+	Month   int64        `json:"monthCount"`
+	Price   money.Amount `json:"productAmount"`
+	Stock   int64        `json:"stockCount"`
+	Left    int64        `json:"stockLeft"`
 }
 
 // Stats is the answer of GET /api/admin/v1/stats. Times are unix milliseconds.
@@ -54,9 +86,11 @@ type AwardStock struct {
 	StrategyID int64  `json:"strategyId"`
 	AwardID    int64  `json:"awardId"`
 	AwardTitle string `json:"awardTitle"`
-	Count      int64  `json:"count"`
-	Taken      int64  `json:"taken"`
-	Left       int64  `json:"left"`
+	// Rate is the configured rate, e.g. "0.8".
+	Rate  string `json:"awardRate"`
+	Count int64  `json:"count"`
+	Taken int64  `json:"taken"`
+	Left  int64  `json:"left"`
 }
 
 // SKUStock is one SKU's stock: configured units and units left.
@@ -79,8 +113,9 @@ type Funnel struct {
 }
 
 func (s *Server) statsRoutes() {
-	if s.deps.Stats == nil {
+	if s.deps.Console == nil {
 		return
 	}
-	s.adminRoute(http.MethodGet, admin+"stats", func(r *http.Request) (any, error) { return s.deps.Stats.Stats(r.Context()) })
+	s.adminRoute(http.MethodGet, admin+"stats", func(r *http.Request) (any, error) { return s.deps.Console.Stats(r.Context()) })
+	s.adminRoute(http.MethodGet, admin+"activities", func(r *http.Request) (any, error) { return s.deps.Console.Activities(r.Context()) })
 }

@@ -233,3 +233,77 @@ func TestStatsMatchTheAPI(t *testing.T) {
 		}
 	}
 }
+
+// TestActivitiesWithStock: GET activities lists every activity with its SKUs
+// and its strategy's awards, their stock as the SKU list and GET stock report
+// it, after draws took some.
+func TestActivitiesWithStock(t *testing.T) {
+	h := apptest.New(t, nil).Handler()
+	grant(t, h, "acts-g1", "acts", 100301, 3, 3, 3)
+	for range 3 {
+		if env := do(t, h, scenario{method: "POST", path: "/api/v1/raffle/activity/draw", body: drawBody("acts", 100301)}); env.Code != "0000" {
+			t.Fatalf("draw: %s %s", env.Code, env.Info)
+		}
+	}
+	var acts []struct {
+		ActivityID, StrategyID int64
+		ActivityName, State    string
+		SKUs                   []struct{ SKU, ActivityCountID, TotalCount, StockCount, StockLeft int64 }
+		Awards                 []struct {
+			StrategyID, AwardID, Count, Taken, Left int64
+			AwardTitle, AwardRate                   string
+		}
+	}
+	env := do(t, h, scenario{method: "GET", path: "/api/admin/v1/activities", admin: true})
+	if env.Code != "0000" {
+		t.Fatalf("activities: %s %s", env.Code, env.Info)
+	}
+	if err := json.Unmarshal(env.Data, &acts); err != nil {
+		t.Fatal(err)
+	}
+	var stock []struct{ StrategyID, AwardID, Count, Taken int64 }
+	if err := json.Unmarshal(do(t, h, scenario{method: "GET", path: "/api/admin/v1/stock", admin: true}).Data, &stock); err != nil {
+		t.Fatal(err)
+	}
+	taken := map[[2]int64]int64{}
+	for _, s := range stock {
+		taken[[2]int64{s.StrategyID, s.AwardID}] = s.Taken
+	}
+	seen := map[int64]bool{}
+	drawn := int64(0)
+	for _, a := range acts {
+		seen[a.ActivityID] = true
+		if a.ActivityName == "" || a.State == "" || len(a.Awards) == 0 {
+			t.Errorf("activity %+v: want its name, state and awards", a)
+		}
+		for _, aw := range a.Awards {
+			want, ok := taken[[2]int64{aw.StrategyID, aw.AwardID}]
+			if aw.StrategyID != a.StrategyID || !ok || aw.Taken != want || aw.Left != aw.Count-aw.Taken || aw.AwardTitle == "" || aw.AwardRate == "" {
+				t.Errorf("activity %d award %+v: GET stock says taken %d", a.ActivityID, aw, want)
+			}
+			if a.ActivityID == 100301 {
+				drawn += aw.Taken
+			}
+		}
+		var skus []struct{ SKU, StockCount, StockCountSurplus, ActivityCountID int64 }
+		path := fmt.Sprintf("/api/v1/raffle/activity/query_sku_product_list_by_activity_id?activityId=%d", a.ActivityID)
+		if err := json.Unmarshal(do(t, h, scenario{method: "POST", path: path}).Data, &skus); err != nil {
+			t.Fatal(err)
+		}
+		if len(skus) != len(a.SKUs) {
+			t.Fatalf("activity %d: %d SKUs, the SKU list %d", a.ActivityID, len(a.SKUs), len(skus))
+		}
+		for i, k := range a.SKUs {
+			if k.SKU != skus[i].SKU || k.StockCount != skus[i].StockCount || k.StockLeft != skus[i].StockCountSurplus || k.ActivityCountID != skus[i].ActivityCountID || k.TotalCount <= 0 {
+				t.Errorf("activity %d sku %+v, the SKU list %+v", a.ActivityID, k, skus[i])
+			}
+		}
+	}
+	if !seen[100301] || !seen[100401] {
+		t.Fatalf("activities %v, want the demo's 100301 and 100401", seen)
+	}
+	if drawn == 0 {
+		t.Error("three draws on 100301 took no award stock")
+	}
+	run(t, h, []scenario{{name: "no token", method: "GET", path: "/api/admin/v1/activities", wantHTTP: http.StatusUnauthorized, wantCode: "0003"}})
+}

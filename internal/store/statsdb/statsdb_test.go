@@ -66,8 +66,8 @@ func TestStatsAcrossShards(t *testing.T) {
 			awardID := int64(101 + i%2)
 			state := []string{"completed", "create", "failed", "pending_manual"}[i%4]
 			award(user, minute.Add(time.Second), awardID, state) // in the last hour
-			award(user, day.Add(time.Hour), 103, "completed")     // today, before the hour
-			award(user, yesterday, 104, "failed")                 // yesterday
+			award(user, day.Add(time.Hour), 103, "completed")    // today, before the hour
+			award(user, yesterday, 104, "failed")                // yesterday
 			perMinute[[2]int64{minute.UnixMilli(), awardID}]++
 			want.AwardsToday[awardID]++
 			want.AwardsToday[103]++
