@@ -97,7 +97,9 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 			c.backlog, c.at = b, time.Now()
 		}
 	}
-	for state, n := range c.backlog {
-		ch <- prometheus.MustNewConstMetric(backlogDesc, prometheus.GaugeValue, float64(n), string(state))
+	// Every state, 0 when no task is in it: an absent series would leave the
+	// "failed tasks" alert and the backlog panel without data instead of 0.
+	for _, state := range []outbox.State{outbox.StateCreate, outbox.StateFail, outbox.StateCompleted} {
+		ch <- prometheus.MustNewConstMetric(backlogDesc, prometheus.GaugeValue, float64(c.backlog[state]), string(state))
 	}
 }

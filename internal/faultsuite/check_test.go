@@ -497,17 +497,17 @@ func tableLine(f figures) string {
 	return fmt.Sprintf("| %s | %s | %d | %d | %d (%d) | %d | %d | %d | %d | %d |", f.fault, f.mode, f.answered, f.issued, f.finished, f.failed, f.duplicates, f.oversold, f.undone, f.reposts, f.violations)
 }
 
-// printTable writes the figures of every fault run.
+// printTable writes the figures of every fault run, then the fleet test's.
 func (s *suite) printTable(w io.Writer) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.figures) == 0 {
-		return
+	if len(s.figures) > 0 {
+		fmt.Fprintln(w, "fault-injection suite:")
+		fmt.Fprintln(w, tableHeader)
+		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
+		for _, f := range s.figures {
+			fmt.Fprintln(w, tableLine(f))
+		}
 	}
-	fmt.Fprintln(w, "fault-injection suite:")
-	fmt.Fprintln(w, tableHeader)
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
-	for _, f := range s.figures {
-		fmt.Fprintln(w, tableLine(f))
-	}
+	printFleet(w, s.fleet)
 }

@@ -12,4 +12,12 @@
 // step of its own:
 //
 //	BIGMARKET_FAULT_SUITE=1 BIGMARKET_REQUIRE_SERVICES=1 go test -count=1 -timeout 15m -v -run . ./internal/faultsuite/
+//
+// The fleet test (TestFleetBehindNginx) runs Debian's nginx with the shipped
+// deploy/nginx.conf in front of three production instances, kills one with
+// SIGKILL under load and restarts it, watches the Redis leases of the
+// fleet-wide jobs, and checks the same invariants; it runs only when
+// BIGMARKET_FLEET_SUITE=1, in a serial step of .ci/run of its own:
+//
+//	BIGMARKET_FLEET_SUITE=1 BIGMARKET_REQUIRE_SERVICES=1 go test -count=1 -timeout 10m -v -run TestFleet ./internal/faultsuite/
 package faultsuite

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -85,9 +86,10 @@ func grantQuota(t *testing.T, baseURL string, activity int64, users []string, qu
 // 0001 (an error: e.g. the database committed but its acknowledgement was lost
 // with the connection) and 0006 (the draw's time budget passed). The server
 // cannot know, so the check counts them with the transport errors as answers
-// whose outcome the client cannot know. Business refusals (ERR_BIZ_…, 0004,
-// 0005) are definite and are not counted.
-var unknownOutcome = map[string]bool{"0001": true, "0006": true}
+// whose outcome the client cannot know. A load balancer's 502 and 504 (the
+// instance died or hung after the request was sent to it) are unknown as well.
+// Business refusals (ERR_BIZ_…, 0004, 0005) are definite and are not counted.
+var unknownOutcome = map[string]bool{"0001": true, "0006": true, "HTTP 502": true, "HTTP 504": true}
 
 // load drives activity/draw from many goroutines for many users against one or
 // more instances and records every answer: per user the awards answered with
@@ -109,7 +111,11 @@ type load struct {
 	codes    map[string]int           // answer code (or transport outcome) → count
 	okAt     map[string]int           // target → draws answered 0000
 	allAt    map[string]int           // target → requests answered (any code)
+	spans    map[string]span          // answer code (or transport outcome) → when first and last answered
 }
+
+// span is when an answer was first and last seen.
+type span struct{ first, last time.Time }
 
 func newLoad(targets []string, activity int64, users []string, pace time.Duration) *load {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -118,7 +124,7 @@ func newLoad(targets []string, activity int64, users []string, pace time.Duratio
 		targets: targets, activity: activity, users: users, pace: pace,
 		client:   &http.Client{Transport: tr, Timeout: 20 * time.Second},
 		answered: map[string]map[int64]int{}, unclear: map[string]int{}, codes: map[string]int{},
-		okAt: map[string]int{}, allAt: map[string]int{},
+		okAt: map[string]int{}, allAt: map[string]int{}, spans: map[string]span{},
 	}
 }
 
@@ -141,6 +147,19 @@ func (l *load) work(target string) {
 		user := l.users[rand.IntN(len(l.users))]
 		env, err := post(l.client, target+pathDraw, fmt.Sprintf(`{"userId":"%s","activityId":%d}`, user, l.activity), false)
 		l.mu.Lock()
+		code := env.Code
+		switch {
+		case err != nil && errors.Is(err, syscall.ECONNREFUSED):
+			code = "refused"
+		case err != nil:
+			code = "lost"
+		}
+		sp := l.spans[code]
+		if sp.first.IsZero() {
+			sp.first = time.Now()
+		}
+		sp.last = time.Now()
+		l.spans[code] = sp
 		switch {
 		case err != nil && errors.Is(err, syscall.ECONNREFUSED):
 			l.codes["refused"]++ // never reached a server
@@ -211,6 +230,21 @@ func (l *load) answeredTotal() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.codes[codeOK]
+}
+
+// codeCounts returns a copy of the answers so far by code (or transport
+// outcome).
+func (l *load) codeCounts() map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return maps.Clone(l.codes)
+}
+
+// codeSpans returns when each answer code was first and last seen.
+func (l *load) codeSpans() map[string]span {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return maps.Clone(l.spans)
 }
 
 // codeSummary renders the answer codes for the log.

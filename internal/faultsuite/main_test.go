@@ -18,6 +18,12 @@ import (
 // the variable only in the suite's own serial step, after the race tests.
 const enableVar = "BIGMARKET_FAULT_SUITE"
 
+// fleetVar must be "1" for the fleet test (TestFleetBehindNginx: Debian's nginx
+// in front of three instances, one killed and restarted, then the fleet scraped
+// by Prometheus) to run; .ci/run sets it in a serial step of its own, next to
+// the suite's. With either variable set TestMain builds the binary.
+const fleetVar = "BIGMARKET_FLEET_SUITE"
+
 // suite is what TestMain prepares once for every test: the built binary and the
 // table of figures printed at the end. Tests run one after the other.
 type suite struct {
@@ -25,6 +31,7 @@ type suite struct {
 
 	mu      sync.Mutex
 	figures []figures
+	fleet   []fleetFigures // of TestFleetBehindNginx
 }
 
 // the is set once by TestMain before any test runs.
@@ -35,7 +42,7 @@ func TestMain(m *testing.M) {
 }
 
 func runSuite(m *testing.M) int {
-	if os.Getenv(enableVar) != "1" {
+	if os.Getenv(enableVar) != "1" && os.Getenv(fleetVar) != "1" {
 		return m.Run() // every test skips with the reason
 	}
 	dir, err := os.MkdirTemp("", "bigmarket-faultsuite-")
@@ -74,5 +81,13 @@ func needSuite(t *testing.T) {
 	t.Helper()
 	if os.Getenv(enableVar) != "1" || the.binary == "" {
 		t.Skipf("fault-injection suite skipped: set %s=1 to run it (it starts, kills and restarts bigmarket processes for minutes; .ci/run runs it in its own serial step)", enableVar)
+	}
+}
+
+// needFleet skips t unless the fleet test is enabled.
+func needFleet(t *testing.T) {
+	t.Helper()
+	if os.Getenv(fleetVar) != "1" || the.binary == "" {
+		t.Skipf("fleet test skipped: set %s=1 to run it (nginx in front of three bigmarket processes, one killed and restarted, for minutes; .ci/run runs it in its own serial step)", fleetVar)
 	}
 }

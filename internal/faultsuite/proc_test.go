@@ -176,6 +176,26 @@ func (p *process) running() bool {
 	}
 }
 
+// startListening starts the process and waits until addr accepts TCP
+// connections, failing t when the process exits or within passes first.
+func (p *process) startListening(addr string, within time.Duration) {
+	p.t.Helper()
+	p.start()
+	deadline := time.Now().Add(within)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) || !p.running() {
+			p.dumpLog(20)
+			p.t.Fatalf("%s did not listen on %s", p.name, addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // logsVar names a directory to keep every process's log in (file names
 // test-process.log); unset, logs go with the test's temporary directory.
 const logsVar = "BIGMARKET_FAULT_LOGS"

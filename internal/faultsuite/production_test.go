@@ -104,20 +104,7 @@ func newPrivateRedis(t *testing.T) *privateRedis {
 // start runs the server and waits until it accepts connections.
 func (r *privateRedis) start() {
 	r.t.Helper()
-	r.process.start()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", r.addr, time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) || !r.running() {
-			r.dumpLog(20)
-			r.t.Fatalf("private redis-server on %s did not start", r.addr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	r.startListening(r.addr, 30*time.Second)
 }
 
 // redisLosses is how many times the Redis test empties Redis.
