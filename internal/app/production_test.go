@@ -129,30 +129,10 @@ activities:
 // award's stock of 50, each issued award has exactly one record, and every
 // record is delivered (credits) or kept for an operator.
 func TestTwoInstancesShareStock(t *testing.T) {
-	cfg := productionConfig(t)
-	a := instance(t, cfg)
-	b := instance(t, cfg)
-	if env := call(t, a, "POST", "/api/admin/v1/campaign/apply", stockCampaign); env.Code != "0000" {
-		t.Fatalf("apply: %s %s %s", env.Code, env.Info, env.Data)
-	}
-	// The other instance picks the campaign up without restart.
-	if env := call(t, b, "GET", "/api/v1/raffle/activity/armory?activityId=900101", ""); env.Code != "0000" {
-		t.Fatalf("armory on the second instance: %s %s", env.Code, env.Info)
-	}
 	const users, each = 200, 5
+	_, a, b := sharedStockPair(t, stockCampaign, "pu", users, each)
 	var wg sync.WaitGroup
 	inflight := make(chan struct{}, 64)
-	for u := range users {
-		wg.Go(func() {
-			inflight <- struct{}{}
-			defer func() { <-inflight }()
-			g := fmt.Sprintf(`{"id":"g%d","userId":"pu%d","activityId":900101,"total":%d,"day":%d,"month":%d}`, u, u, each, each, each)
-			if env := call(t, a, "POST", "/api/admin/v1/quota/grant", g); env.Code != "0000" {
-				t.Errorf("grant: %s %s", env.Code, env.Info)
-			}
-		})
-	}
-	wg.Wait()
 	var mu sync.Mutex
 	won := map[int64]int{}
 	for u := range users {
@@ -227,4 +207,34 @@ func TestTwoInstancesShareStock(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
+}
+
+// sharedStockPair starts two instances on one production configuration, applies
+// campaign (activity 900101) through the first, checks the second picks it up
+// without restart, and grants each of users users ("<prefix><n>") each draws.
+func sharedStockPair(t *testing.T, campaign, prefix string, users, each int) (cfg config.Config, a, b http.Handler) {
+	t.Helper()
+	cfg = productionConfig(t)
+	a, b = instance(t, cfg), instance(t, cfg)
+	if env := call(t, a, "POST", "/api/admin/v1/campaign/apply", campaign); env.Code != "0000" {
+		t.Fatalf("apply: %s %s %s", env.Code, env.Info, env.Data)
+	}
+	// The other instance picks the campaign up without restart.
+	if env := call(t, b, "GET", "/api/v1/raffle/activity/armory?activityId=900101", ""); env.Code != "0000" {
+		t.Fatalf("armory on the second instance: %s %s", env.Code, env.Info)
+	}
+	var wg sync.WaitGroup
+	inflight := make(chan struct{}, 64)
+	for u := range users {
+		wg.Go(func() {
+			inflight <- struct{}{}
+			defer func() { <-inflight }()
+			g := fmt.Sprintf(`{"id":"g-%s%d","userId":"%s%d","activityId":900101,"total":%d,"day":%d,"month":%d}`, prefix, u, prefix, u, each, each, each)
+			if env := call(t, a, "POST", "/api/admin/v1/quota/grant", g); env.Code != "0000" {
+				t.Errorf("grant: %s %s", env.Code, env.Info)
+			}
+		})
+	}
+	wg.Wait()
+	return cfg, a, b
 }

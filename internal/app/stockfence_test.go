@@ -22,30 +22,8 @@ import (
 // prefix): the award of stock 15 is never issued more than 15 times, whatever
 // the rebuilds race.
 func TestCounterWipesNeverOversellAwards(t *testing.T) {
-	cfg := productionConfig(t)
-	a := instance(t, cfg)
-	b := instance(t, cfg)
-	campaign := strings.Replace(stockCampaign, "count: 50,", "count: 15,", 1)
-	if env := call(t, a, "POST", "/api/admin/v1/campaign/apply", campaign); env.Code != "0000" {
-		t.Fatalf("apply: %s %s %s", env.Code, env.Info, env.Data)
-	}
-	if env := call(t, b, "GET", "/api/v1/raffle/activity/armory?activityId=900101", ""); env.Code != "0000" {
-		t.Fatalf("armory on the second instance: %s %s", env.Code, env.Info)
-	}
 	const users, each = 150, 4
-	var wg sync.WaitGroup
-	inflight := make(chan struct{}, 48)
-	for u := range users {
-		wg.Go(func() {
-			inflight <- struct{}{}
-			defer func() { <-inflight }()
-			g := fmt.Sprintf(`{"id":"g%d","userId":"wu%d","activityId":900101,"total":%d,"day":%d,"month":%d}`, u, u, each, each, each)
-			if env := call(t, a, "POST", "/api/admin/v1/quota/grant", g); env.Code != "0000" {
-				t.Errorf("grant: %s %s", env.Code, env.Info)
-			}
-		})
-	}
-	wg.Wait()
+	cfg, a, b := sharedStockPair(t, strings.Replace(stockCampaign, "count: 50,", "count: 15,", 1), "wu", users, each)
 
 	rc := redisx.New(redisx.Config{Addrs: cfg.Redis.Addrs})
 	defer rc.Close()
@@ -53,6 +31,8 @@ func TestCounterWipesNeverOversellAwards(t *testing.T) {
 	var wipes atomic.Int64
 	wiper := wipeCounters(t, rc, cfg.Redis.Prefix, stop, &wipes)
 
+	var wg sync.WaitGroup
+	inflight := make(chan struct{}, 48)
 	var mu sync.Mutex
 	won := map[int64]int{}
 	codes := map[string]int{}
