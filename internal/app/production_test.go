@@ -131,32 +131,10 @@ activities:
 func TestTwoInstancesShareStock(t *testing.T) {
 	const users, each = 200, 5
 	_, a, b := sharedStockPair(t, stockCampaign, "pu", users, each)
-	var wg sync.WaitGroup
-	inflight := make(chan struct{}, 64)
-	var mu sync.Mutex
-	won := map[int64]int{}
-	for u := range users {
-		for i := range each {
-			wg.Go(func() {
-				inflight <- struct{}{}
-				defer func() { <-inflight }()
-				h := a
-				if (u+i)%2 == 1 {
-					h = b
-				}
-				env := call(t, h, "POST", "/api/v1/raffle/activity/draw", fmt.Sprintf(`{"userId":"pu%d","activityId":900101}`, u))
-				var r struct{ AwardID int64 }
-				json.Unmarshal(env.Data, &r)
-				mu.Lock()
-				defer mu.Unlock()
-				if env.Code != "0000" {
-					t.Errorf("draw: %s %s", env.Code, env.Info)
-				}
-				won[r.AwardID]++
-			})
-		}
+	won, failed := drawAcross(t, a, b, "pu", users, each, 64)
+	if len(failed) > 0 {
+		t.Errorf("draws failed: %v", failed)
 	}
-	wg.Wait()
 	if won[102] != 50 || won[101] != users*each-50 {
 		t.Fatalf("awards issued %v: want exactly 50 of award 102 and the luck award for the rest", won)
 	}
@@ -237,4 +215,40 @@ func sharedStockPair(t *testing.T, campaign, prefix string, users, each int) (cf
 	}
 	wg.Wait()
 	return cfg, a, b
+}
+
+// drawAcross has each of users users ("<prefix><n>") draw each times on
+// activity 900101, alternating between instances a and b, at most inflight at
+// once. It returns the awards won and the answers other than 0000 by code and
+// info.
+func drawAcross(t *testing.T, a, b http.Handler, prefix string, users, each, inflight int) (won map[int64]int, failed map[string]int) {
+	t.Helper()
+	won, failed = map[int64]int{}, map[string]int{}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	slots := make(chan struct{}, inflight)
+	for u := range users {
+		for i := range each {
+			wg.Go(func() {
+				slots <- struct{}{}
+				defer func() { <-slots }()
+				h := a
+				if (u+i)%2 == 1 {
+					h = b
+				}
+				env := call(t, h, "POST", "/api/v1/raffle/activity/draw", fmt.Sprintf(`{"userId":"%s%d","activityId":900101}`, prefix, u))
+				var r struct{ AwardID int64 }
+				json.Unmarshal(env.Data, &r)
+				mu.Lock()
+				defer mu.Unlock()
+				if env.Code != "0000" {
+					failed[env.Code+" "+env.Info]++
+					return
+				}
+				won[r.AwardID]++
+			})
+		}
+	}
+	wg.Wait()
+	return won, failed
 }

@@ -3,9 +3,7 @@ package app_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -31,34 +29,7 @@ func TestCounterWipesNeverOversellAwards(t *testing.T) {
 	var wipes atomic.Int64
 	wiper := wipeCounters(t, rc, cfg.Redis.Prefix, stop, &wipes)
 
-	var wg sync.WaitGroup
-	inflight := make(chan struct{}, 48)
-	var mu sync.Mutex
-	won := map[int64]int{}
-	codes := map[string]int{}
-	for u := range users {
-		for i := range each {
-			wg.Go(func() {
-				inflight <- struct{}{}
-				defer func() { <-inflight }()
-				h := a
-				if (u+i)%2 == 1 {
-					h = b
-				}
-				env := call(t, h, "POST", "/api/v1/raffle/activity/draw", fmt.Sprintf(`{"userId":"wu%d","activityId":900101}`, u))
-				var r struct{ AwardID int64 }
-				json.Unmarshal(env.Data, &r)
-				mu.Lock()
-				defer mu.Unlock()
-				if env.Code != "0000" {
-					codes[env.Code+" "+env.Info]++ // a draw failed by the wipe: undersell
-					return
-				}
-				won[r.AwardID]++
-			})
-		}
-	}
-	wg.Wait()
+	won, codes := drawAcross(t, a, b, "wu", users, each, 48) // a draw failed by a wipe: undersell
 	close(stop)
 	<-wiper
 	t.Logf("counter wipes %d, awards issued %v, failed draws %v", wipes.Load(), won, codes)
