@@ -121,6 +121,10 @@ func startNginx(t *testing.T, bin string, backends ...string) *nginx {
 	}
 	n.process = newProcess(t, "nginx", bin, nil, "-p", dir, "-e", "stderr", "-c", file,
 		"-g", fmt.Sprintf("daemon off; pid %s; error_log stderr;", filepath.Join(dir, "nginx.pid")))
+	// nginx's workers outlive a master killed with SIGKILL (the process's own
+	// cleanup): stop the master with SIGTERM first, which ends its workers too.
+	// Cleanups run last-registered first, so this one runs before the kill.
+	t.Cleanup(func() { n.terminate(10 * time.Second) })
 	n.startListening(addr, 30*time.Second)
 	return n
 }
