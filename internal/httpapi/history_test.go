@@ -327,6 +327,20 @@ func TestPages(t *testing.T) {
 	if r := get("/assets/nope.js", ""); r.Code != http.StatusNotFound {
 		t.Errorf("missing asset: HTTP %d", r.Code)
 	}
+	// The console: its HTML at /admin/ and, for client-side routing, at every
+	// other path under it; /admin redirects to /admin/.
+	console := get("/admin/", "")
+	if console.Code != http.StatusOK || !strings.Contains(console.Body.String(), `<div id="root">`) || console.Body.String() == body {
+		t.Fatalf("GET /admin/: HTTP %d: %.200s", console.Code, console.Body.String())
+	}
+	for _, path := range []string{"/admin/users/u1", "/admin/campaigns"} {
+		if r := get(path, ""); r.Code != http.StatusOK || r.Body.String() != console.Body.String() || r.Header().Get("Cache-Control") != "no-cache" {
+			t.Errorf("GET %s: HTTP %d, %d bytes, Cache-Control %q: want the console's HTML", path, r.Code, r.Body.Len(), r.Header().Get("Cache-Control"))
+		}
+	}
+	if r := get("/admin", ""); r.Code != http.StatusMovedPermanently || r.Header().Get("Location") != "/admin/" {
+		t.Errorf("GET /admin: HTTP %d Location %q", r.Code, r.Header().Get("Location"))
+	}
 	run(t, h, []scenario{
 		{name: "api unknown stays JSON", method: "GET", path: "/api/v1/raffle/nope", wantHTTP: http.StatusNotFound, wantCode: "0002"},
 		{name: "api route unchanged", method: "GET", path: "/healthz", wantCode: "0000"},
@@ -337,6 +351,7 @@ func TestPages(t *testing.T) {
 	run(t, off, []scenario{
 		{name: "ui off: / is the API's 404", method: "GET", path: "/", wantHTTP: http.StatusNotFound, wantCode: "0002"},
 		{name: "ui off: assets too", method: "GET", path: script, wantHTTP: http.StatusNotFound, wantCode: "0002"},
+		{name: "ui off: no console", method: "GET", path: "/admin/users/u1", wantHTTP: http.StatusNotFound, wantCode: "0002"},
 	})
 }
 

@@ -142,6 +142,18 @@ func (s *Server) routes() {
 				s.cfg.Pages.serve(w, r, f)
 				return
 			}
+			if r.URL.Path == "/admin" {
+				http.Redirect(w, r, "/admin/", http.StatusMovedPermanently)
+				return
+			}
+			// The console routes on the client: every other path under
+			// /admin/ is its HTML.
+			if strings.HasPrefix(r.URL.Path, "/admin/") {
+				if f := s.cfg.Pages.lookup("/admin/"); f != nil {
+					s.cfg.Pages.serve(w, r, f)
+					return
+				}
+			}
 		}
 		writeJSON(w, http.StatusNotFound, Envelope{Code: CodeIllegalParameter, Info: "no such endpoint: " + r.Method + " " + r.URL.Path})
 	})

@@ -1,0 +1,25 @@
+// The console's screens: the menu, in this order, and the path of each.
+// A screen is a component without props; it reads the admin client with
+// useAdmin and the route with useRoute. Screens load lazily so the sign-in
+// screen and the shell come first.
+
+import { lazy, type ComponentType, type LazyExoticComponent } from 'react';
+
+/** The menu entries; each key is a message key of the shell's catalog. */
+export type ScreenKey = 'audit';
+
+export interface Screen {
+  /** The first segment of the path under /admin/. */
+  path: string;
+  key: ScreenKey;
+  component: LazyExoticComponent<ComponentType>;
+}
+
+export const screens: Screen[] = [{ path: 'audit', key: 'audit', component: lazy(() => import('./screens/Audit')) }];
+
+/** The screen for a path ("users/u1" → users); the first screen for "". */
+export function screenFor(path: string): Screen | undefined {
+  const first = path.split('/')[0];
+  if (first === '') return screens[0];
+  return screens.find((s) => s.path === first);
+}
