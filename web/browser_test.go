@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -250,13 +251,17 @@ func (b *browser) shot(name string) {
 	b.t.Logf("screenshot %s", path)
 }
 
-// checkClean fails on page errors and on requests that left the server's origin.
-func (b *browser) checkClean(origin string) {
+// checkClean fails on page errors and on requests that left the server's
+// origin. A page error containing one of expected (e.g. the 401 of a refused
+// token, which Chromium logs) is not one.
+func (b *browser) checkClean(origin string, expected ...string) {
 	b.t.Helper()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, e := range b.errs {
-		b.t.Errorf("page error: %s", e)
+		if !slices.ContainsFunc(expected, func(x string) bool { return strings.Contains(e, x) }) {
+			b.t.Errorf("page error: %s", e)
+		}
 	}
 	for _, u := range b.urls {
 		if !strings.HasPrefix(u, origin+"/") && !strings.HasPrefix(u, "data:") {

@@ -164,7 +164,7 @@ function SignIn({ notice, onSignedIn }: { notice?: string; onSignedIn: (token: s
             name="token"
             rules={[{ required: true, whitespace: true, message: t('tokenRequired') }]}
             validateStatus={error ? 'error' : undefined}
-            help={error}
+            help={error ? <span data-testid="sign-in-error">{error}</span> : undefined}
           >
             <Input.Password id="admin-token" autoComplete="current-password" autoFocus />
           </Form.Item>
@@ -185,11 +185,27 @@ function Console({ onSignOut }: { onSignOut: () => void }) {
   return (
     <Layout style={{ minHeight: '100vh' }}>
       <Layout.Sider breakpoint="md" collapsedWidth={0} theme="light" width={200}>
-        <div style={{ padding: '16px 24px', fontWeight: 600 }}>{t('title')}</div>
+        <div style={{ padding: '16px 24px', fontWeight: 600 }} data-testid="console-title">
+          {t('title')}
+        </div>
         <Menu
           mode="inline"
           selectedKeys={screen ? [screen.path] : []}
-          items={screens.map((s) => ({ key: s.path, label: <a href={`/admin/${s.path}`} onClick={(e) => { e.preventDefault(); navigate(s.path); }}>{t(s.key)}</a> }))}
+          items={screens.map((s) => ({
+            key: s.path,
+            label: (
+              <a
+                href={`/admin/${s.path}`}
+                data-testid={`menu-${s.path}`}
+                onClick={(e) => {
+                  e.preventDefault();
+                  navigate(s.path);
+                }}
+              >
+                {t(s.key)}
+              </a>
+            ),
+          }))}
         />
       </Layout.Sider>
       <Layout>
