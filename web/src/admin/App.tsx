@@ -10,12 +10,11 @@ import { AdminContext } from './context';
 import { useErrorText } from './ErrorAlert';
 import { LangProvider, useLangState, useT, type Catalog } from './i18n';
 import { navigate, useRoute } from './router';
-import { screenFor, screens, type ScreenKey } from './routes';
+import { screenFor, screens } from './routes';
 
 const TOKEN_KEY = 'bigmarket.adminToken';
 
 type Key =
-  | ScreenKey
   | 'title'
   | 'signInTitle'
   | 'signInHint'
@@ -41,7 +40,6 @@ const msgs: Catalog<Key> = {
     expired: 'Your session ended: sign in again.',
     notFound: 'No such screen.',
     lottery: 'Lottery page',
-    audit: 'Audit log',
   },
   'zh-CN': {
     title: 'bigmarket 运营后台',
@@ -55,7 +53,6 @@ const msgs: Catalog<Key> = {
     expired: '会话已失效，请重新登录。',
     notFound: '没有这个页面。',
     lottery: '抽奖页',
-    audit: '审计日志',
   },
 };
 
@@ -179,6 +176,7 @@ function SignIn({ notice, onSignedIn }: { notice?: string; onSignedIn: (token: s
 
 function Console({ onSignOut }: { onSignOut: () => void }) {
   const t = useT(msgs);
+  const { lang } = useLangState();
   const { path } = useRoute();
   const screen = screenFor(path);
   const Component = screen?.component;
@@ -202,7 +200,7 @@ function Console({ onSignOut }: { onSignOut: () => void }) {
                   navigate(s.path);
                 }}
               >
-                {t(s.key)}
+                {s.label[lang]}
               </a>
             ),
           }))}

@@ -5,17 +5,19 @@
 
 import { lazy, type ComponentType, type LazyExoticComponent } from 'react';
 
-/** The menu entries; each key is a message key of the shell's catalog. */
-export type ScreenKey = 'audit';
+import type { Lang } from '../common/i18n';
 
 export interface Screen {
   /** The first segment of the path under /admin/. */
   path: string;
-  key: ScreenKey;
+  /** The menu entry in each language. */
+  label: Record<Lang, string>;
   component: LazyExoticComponent<ComponentType>;
 }
 
-export const screens: Screen[] = [{ path: 'audit', key: 'audit', component: lazy(() => import('./screens/Audit')) }];
+export const screens: Screen[] = [
+  { path: 'audit', label: { en: 'Audit log', 'zh-CN': '审计日志' }, component: lazy(() => import('./screens/Audit')) },
+];
 
 /** The screen for a path ("users/u1" → users); the first screen for "". */
 export function screenFor(path: string): Screen | undefined {
