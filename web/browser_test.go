@@ -101,7 +101,7 @@ type browser struct {
 	errs []string
 }
 
-func newBrowser(t *testing.T, width, height int64, mobile, reducedMotion bool) *browser {
+func newBrowser(t *testing.T, width, height int64, mobile, reducedMotion bool, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	exe := chromium(t)
 	opts := []chromedp.ExecAllocatorOption{
@@ -120,6 +120,7 @@ func newBrowser(t *testing.T, width, height int64, mobile, reducedMotion bool) *
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(int(width), int(height)),
 	}
+	opts = append(opts, extra...)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancelC(); cancelA() })

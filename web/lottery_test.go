@@ -3,6 +3,8 @@ package web_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -351,4 +353,64 @@ func TestActivityNotStartedOrEnded(t *testing.T) {
 		t.Errorf("an ended activity shows a draw button")
 	}
 	b.checkClean(s.url)
+}
+
+// TestTokenByPostMessage: a host app that frames the page from its own origin
+// waits for the page's bigmarket:ready message and passes the user's JWT by
+// postMessage; the page then calls the _by_token
+// endpoints (the plain ones never), and the token never appears in a request
+// line. The frame is cross-origin, so the test reads what the page does from
+// its requests.
+func TestTokenByPostMessage(t *testing.T) {
+	const secret = "a-secret-of-at-least-32-bytes-long!!"
+	s := newSite(t, func(c *config.Config) {
+		c.Auth.Mode = config.AuthToken
+		c.Auth.JWTSecret = secret
+		c.Auth.AppTokens = []string{"partner-app-token-0123456789"}
+	})
+	tok, err := auth.Issue([]byte(secret), "xiaofuge", time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><iframe id="f" src="%s/?activityId=100301" style="width:1000px;height:1400px"></iframe>
+<script>
+const f = document.getElementById('f');
+window.addEventListener('message', (e) => {
+  if (e.source === f.contentWindow && e.data && e.data.type === 'bigmarket:ready') {
+    f.contentWindow.postMessage({type: 'bigmarket:token', token: %q}, '*');
+  }
+});
+</script>`, s.url, tok)
+	}))
+	t.Cleanup(host.Close)
+
+	// The frame in the host's process, so that its requests are observed.
+	b := newBrowser(t, 1100, 1500, false, true, chromedp.Flag("disable-features", "IsolateOrigins,site-per-process"))
+	b.open(host.URL)
+	byToken := func() map[string]bool {
+		seen := map[string]bool{}
+		for _, u := range b.requests() {
+			if strings.Contains(u, tok) {
+				t.Fatalf("the token is in a request line: %s", u)
+			}
+			path, _, _ := strings.Cut(strings.TrimPrefix(u, s.url), "?")
+			name := path[strings.LastIndex(path, "/")+1:]
+			if strings.HasSuffix(name, "_by_token") {
+				seen[strings.TrimSuffix(name, "_by_token")] = true
+			}
+			if name == "query_user_activity_account" || name == "query_raffle_award_list" || name == "draw" {
+				t.Fatalf("the framed page called the plain endpoint %s", path)
+			}
+		}
+		return seen
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !byToken()["query_user_activity_account"] || !byToken()["query_raffle_award_list"] {
+		if time.Now().After(deadline) {
+			t.Fatalf("the framed page never called the _by_token endpoints after the host posted the token; requests: %v", b.requests())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

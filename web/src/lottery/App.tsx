@@ -70,6 +70,9 @@ export function App() {
       }
     };
     window.addEventListener('message', onMessage);
+    // A host app framing the page learns it may now post the token: a
+    // message posted before this listener existed would be lost.
+    if (window.parent !== window) window.parent.postMessage({ type: 'bigmarket:ready' }, '*');
     return () => window.removeEventListener('message', onMessage);
   }, []);
 
