@@ -112,8 +112,31 @@ func (o *opsService) User(ctx context.Context, userID string) (httpapi.UserData,
 	return d, nil
 }
 
-func (o *opsService) Tasks(ctx context.Context, state outbox.State, limit int) ([]outbox.Task, error) {
-	return o.tasks.List(ctx, state, limit)
+func (o *opsService) Tasks(ctx context.Context, q outbox.ListQuery) ([]outbox.Task, error) {
+	return o.tasks.Find(ctx, q)
+}
+
+// RetryFailedTasks resets up to q.Limit failed tasks that q's topic and user
+// select, the most recently failed first, and publishes them at once, as
+// RetryTask does for one. It returns the tasks as reset.
+func (o *opsService) RetryFailedTasks(ctx context.Context, q outbox.ListQuery) ([]outbox.Task, error) {
+	q.State, q.Offset = outbox.StateFail, 0
+	failed, err := o.tasks.Find(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]outbox.Task, 0, len(failed))
+	for _, f := range failed {
+		t, err := o.RetryTask(ctx, f.MessageID)
+		if errors.Is(err, outbox.ErrNotFound) {
+			continue // purged meanwhile
+		}
+		if err != nil {
+			return out, fmt.Errorf("retry failed tasks: %d of %d retried: %w", len(out), len(failed), err)
+		}
+		out = append(out, t)
+	}
+	return out, nil
 }
 
 // RetryTask resets a task and publishes it at once.

@@ -21,8 +21,12 @@ type OpsService interface {
 	ActivateStage(ctx context.Context, id int64) error
 	GrantQuota(ctx context.Context, g activity.Grant) error
 	User(ctx context.Context, userID string) (UserData, error)
-	Tasks(ctx context.Context, state outbox.State, limit int) ([]outbox.Task, error)
+	// Tasks lists the outbox tasks q selects (see outbox.ListQuery).
+	Tasks(ctx context.Context, q outbox.ListQuery) ([]outbox.Task, error)
 	RetryTask(ctx context.Context, messageID string) (outbox.Task, error)
+	// RetryFailedTasks resets up to q.Limit failed tasks of q's topic and user
+	// and publishes them now; it returns the tasks retried.
+	RetryFailedTasks(ctx context.Context, q outbox.ListQuery) ([]outbox.Task, error)
 	// RetryAward redelivers userID's award record orderID now (see the admin
 	// endpoint users/{userId}/awards/{orderId}/retry) and returns it as it is
 	// after the attempt; an error wrapping award.ErrRecordNotFound when none.
@@ -67,6 +71,7 @@ func (s *Server) opsRoutes() {
 	s.adminRoute(http.MethodGet, admin+"users/{userId}", s.userLookup)
 	s.adminRoute(http.MethodGet, admin+"tasks", s.tasks)
 	s.adminRoute(http.MethodPost, admin+"tasks/{id}/retry", s.retryTask)
+	s.adminRoute(http.MethodPost, admin+"tasks/retry_failed", s.retryFailedTasks)
 	s.adminRoute(http.MethodGet, admin+"stock", func(r *http.Request) (any, error) { return s.deps.Ops.Stock(r.Context()) })
 }
 
@@ -155,6 +160,9 @@ type grantRequest struct {
 	Total      int64  `json:"total"`
 	Day        int64  `json:"day"`
 	Month      int64  `json:"month"`
+	// Reason says why, for the audit log (optional, at most maxReasonLen
+	// bytes, one line).
+	Reason string `json:"reason"`
 }
 
 func (s *Server) grantQuota(r *http.Request) (any, error) {
@@ -175,11 +183,15 @@ func (s *Server) grantQuota(r *http.Request) (any, error) {
 	if req.Total <= 0 || req.Day <= 0 || req.Month <= 0 || req.Total > maxGrant || req.Day > maxGrant || req.Month > maxGrant {
 		return nil, badRequest("total, day and month must be between 1 and %d", maxGrant)
 	}
+	reason, err := grantReason(req.Reason)
+	if err != nil {
+		return nil, err
+	}
 	g := activity.Grant{ID: req.ID, UserID: req.UserID, ActivityID: req.ActivityID, Total: req.Total, Day: req.Day, Month: req.Month}
 	if err := s.deps.Ops.GrantQuota(r.Context(), g); err != nil {
 		return nil, err
 	}
-	if err := s.audit(r, ActionQuotaGrant, req.UserID, "grant %s: activity %d, total %d, day %d, month %d", req.ID, req.ActivityID, req.Total, req.Day, req.Month); err != nil {
+	if err := s.audit(r, ActionQuotaGrant, req.UserID, "grant %s: activity %d, total %d, day %d, month %d%s", req.ID, req.ActivityID, req.Total, req.Day, req.Month, reason); err != nil {
 		return nil, err
 	}
 	return true, nil
@@ -256,43 +268,6 @@ func (s *Server) userLookup(r *http.Request) (any, error) {
 		v.Ledger = append(v.Ledger, creditOrderView{o.OrderID, o.TradeName, string(o.TradeType), o.Amount, o.OutBusinessNo, o.Time.UnixMilli()})
 	}
 	return v, nil
-}
-
-type taskView struct {
-	MessageID  string `json:"messageId"`
-	UserID     string `json:"userId"`
-	Topic      string `json:"topic"`
-	State      string `json:"state"`
-	Attempts   int    `json:"attempts"`
-	Message    string `json:"message"`
-	CreateTime int64  `json:"createTime"`
-	UpdateTime int64  `json:"updateTime"`
-}
-
-func taskViewOf(t outbox.Task) taskView {
-	return taskView{t.MessageID, t.UserID, t.Topic, string(t.State), t.Attempts, string(t.Body), t.CreateTime.UnixMilli(), t.UpdateTime.UnixMilli()}
-}
-
-func (s *Server) tasks(r *http.Request) (any, error) {
-	state := outbox.State(r.URL.Query().Get("state"))
-	switch state {
-	case "", outbox.StateCreate, outbox.StateCompleted, outbox.StateFail:
-	default:
-		return nil, badRequest("state %q: want create, completed or fail", state)
-	}
-	limit, err := limitParam(r)
-	if err != nil {
-		return nil, err
-	}
-	ts, err := s.deps.Ops.Tasks(r.Context(), state, limit)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]taskView, 0, len(ts))
-	for _, t := range ts {
-		out = append(out, taskViewOf(t))
-	}
-	return out, nil
 }
 
 func (s *Server) retryTask(r *http.Request) (any, error) {

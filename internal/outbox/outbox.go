@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bigmarket/bigmarket/internal/platform/bus"
 )
@@ -68,9 +69,51 @@ type Task struct {
 	State State
 	// Attempts counts publishes that failed for a reason of the message's own;
 	// outages of the broker are not counted.
-	Attempts   int
+	Attempts int
+	// LastError is the error of the last failed publish, at most
+	// MaxLastErrorLen bytes; "" once the task completes.
+	LastError  string
 	CreateTime time.Time
 	UpdateTime time.Time
+}
+
+// MaxLastErrorLen bounds a task's LastError (the column width).
+const MaxLastErrorLen = 512
+
+// TruncateError returns err's message cut to MaxLastErrorLen bytes at a rune
+// boundary, "" for a nil err.
+func TruncateError(err error) string {
+	if err == nil {
+		return ""
+	}
+	s := err.Error()
+	if len(s) <= MaxLastErrorLen {
+		return s
+	}
+	n := MaxLastErrorLen
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// ListQuery selects tasks for operators: every field is optional.
+type ListQuery struct {
+	// State keeps the tasks in this state; "" keeps all.
+	State State
+	// Topic keeps the tasks of this topic; "" keeps all.
+	Topic string
+	// UserID keeps this user's tasks; "" keeps all.
+	UserID string
+	// Offset skips this many tasks of the ordered list (paging).
+	Offset int
+	// Limit bounds the answer.
+	Limit int
+}
+
+// Topics lists the topics tasks are published on.
+func Topics() []string {
+	return []string{TopicSendAward, TopicSendRebate, TopicCreditAdjustSuccess, TopicSKUStockZero}
 }
 
 // New returns a task in StateCreate whose body is the envelope of data with
@@ -107,8 +150,9 @@ type Store interface {
 	// MarkCompleted sets the tasks with these message ids on shard to
 	// StateCompleted, in one statement.
 	MarkCompleted(ctx context.Context, shard int, messageIDs []string, now time.Time) error
-	// MarkFailed sets a task that is not completed to StateFail with attempts.
-	MarkFailed(ctx context.Context, shard int, messageID string, attempts int, now time.Time) error
+	// MarkFailed sets a task that is not completed to StateFail with attempts
+	// and lastError (the publish's error, at most MaxLastErrorLen bytes).
+	MarkFailed(ctx context.Context, shard int, messageID string, attempts int, lastError string, now time.Time) error
 	// Retryable returns up to limit tasks of shard to republish: in StateCreate
 	// not updated since olderThan, and in StateFail with fewer than maxAttempts
 	// attempts, least recently updated first.

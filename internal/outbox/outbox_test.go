@@ -317,6 +317,11 @@ func TestAttemptsAreBounded(t *testing.T) {
 		if err != nil || len(listed) != len(tasks) {
 			t.Fatalf("List(fail) = %d tasks, %v; want the %d parked ones visible", len(listed), err, len(tasks))
 		}
+		for _, l := range listed {
+			if l.LastError != errRefused.Error() {
+				t.Fatalf("parked task %s: last error %q, want the publish's %q", l.MessageID, l.LastError, errRefused)
+			}
+		}
 		// An operator's reset gives a task its attempts back.
 		pub.refusing.Store(false)
 		if _, err := w.tasks.Reset(context.Background(), tasks[0].MessageID, t0); err != nil {

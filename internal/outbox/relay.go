@@ -217,7 +217,7 @@ func (r *Relay) publish(t Task) {
 	// A fresh deadline: the publish's own may be what expired.
 	mctx, mcancel := context.WithTimeout(r.pctx, r.cfg.PublishTimeout)
 	defer mcancel()
-	if err := r.cfg.Store.MarkFailed(mctx, shard, t.MessageID, attempts, r.cfg.Now()); err != nil {
+	if err := r.cfg.Store.MarkFailed(mctx, shard, t.MessageID, attempts, TruncateError(err), r.cfg.Now()); err != nil {
 		r.markErrors.Add(1)
 		r.log.Warn("outbox: mark failed", "id", t.MessageID, "err", err)
 	}

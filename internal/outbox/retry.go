@@ -200,7 +200,7 @@ func (j *RetryJob) shard(ctx context.Context, shard int, rep *RetryReport) error
 			}
 			j.log.Warn("outbox: republish failed", "topic", f.task.Topic, "id", f.task.MessageID,
 				"attempts", attempts, "err", f.err)
-			if err := j.cfg.Store.MarkFailed(ctx, shard, f.task.MessageID, attempts, j.cfg.Now()); err != nil {
+			if err := j.cfg.Store.MarkFailed(ctx, shard, f.task.MessageID, attempts, TruncateError(f.err), j.cfg.Now()); err != nil {
 				errs = append(errs, fmt.Errorf("outbox retry: shard[%d]: %w", shard, err))
 			}
 		}

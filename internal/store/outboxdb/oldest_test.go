@@ -32,7 +32,7 @@ func TestOldestPending(t *testing.T) {
 			if i < 2 {
 				err = s.MarkCompleted(ctx, shard, []string{tk.MessageID}, t0.Add(time.Hour))
 			} else {
-				err = s.MarkFailed(ctx, shard, tk.MessageID, 1, t0.Add(time.Hour))
+				err = s.MarkFailed(ctx, shard, tk.MessageID, 1, "refused", t0.Add(time.Hour))
 			}
 			if err != nil {
 				t.Fatal(err)

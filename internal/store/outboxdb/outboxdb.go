@@ -72,7 +72,7 @@ const maxMarkBatch = 500
 func (s *Store) MarkCompleted(ctx context.Context, shard int, messageIDs []string, now time.Time) error {
 	h := s.db.Shard(shard)
 	for ids := range slices.Chunk(messageIDs, maxMarkBatch) {
-		q := `UPDATE task SET state = ?, update_time = ? WHERE message_id IN (?` + strings.Repeat(", ?", len(ids)-1) + `)`
+		q := `UPDATE task SET state = ?, last_error = '', update_time = ? WHERE message_id IN (?` + strings.Repeat(", ?", len(ids)-1) + `)`
 		args := make([]any, 0, len(ids)+2)
 		args = append(args, string(outbox.StateCompleted), now.UnixMilli())
 		for _, id := range ids {
@@ -85,13 +85,13 @@ func (s *Store) MarkCompleted(ctx context.Context, shard int, messageIDs []strin
 	return nil
 }
 
-const qMarkFailed = `UPDATE task SET state = ?, attempts = ?, update_time = ? WHERE message_id = ? AND state <> ?`
+const qMarkFailed = `UPDATE task SET state = ?, attempts = ?, last_error = ?, update_time = ? WHERE message_id = ? AND state <> ?`
 
-// MarkFailed implements outbox.Store: it sets the task to fail with attempts and
-// update time now, unless it is completed already (a concurrent publish
+// MarkFailed implements outbox.Store: it sets the task to fail with attempts,
+// lastError and update time now, unless it is completed already (a concurrent publish
 // succeeded). An unknown id is ignored.
-func (s *Store) MarkFailed(ctx context.Context, shard int, messageID string, attempts int, now time.Time) error {
-	_, err := s.db.Shard(shard).Exec(ctx, qMarkFailed, string(outbox.StateFail), attempts, now.UnixMilli(),
+func (s *Store) MarkFailed(ctx context.Context, shard int, messageID string, attempts int, lastError string, now time.Time) error {
+	_, err := s.db.Shard(shard).Exec(ctx, qMarkFailed, string(outbox.StateFail), attempts, lastError, now.UnixMilli(),
 		messageID, string(outbox.StateCompleted))
 	if err != nil {
 		return fmt.Errorf("mark outbox task failed: shard[%d] id[%s]: %w", shard, messageID, err)
@@ -99,7 +99,7 @@ func (s *Store) MarkFailed(ctx context.Context, shard int, messageID string, att
 	return nil
 }
 
-const taskColumns = `user_id, topic, message_id, message, state, attempts, create_time, update_time`
+const taskColumns = `user_id, topic, message_id, message, state, attempts, last_error, create_time, update_time`
 
 const (
 	qRetryCreate = `SELECT ` + taskColumns + ` FROM task WHERE state = ? AND update_time < ?
@@ -130,47 +130,12 @@ func (s *Store) Retryable(ctx context.Context, shard int, olderThan time.Time, m
 	return out, nil
 }
 
-const (
-	qListState = `SELECT ` + taskColumns + ` FROM task WHERE state = ? ORDER BY update_time DESC, id DESC LIMIT ?`
-	qListAll   = `SELECT ` + taskColumns + ` FROM task ORDER BY id DESC LIMIT ?`
-)
-
 // List returns up to limit tasks from all shards, newest first: with a state,
 // the tasks in that state by update time (the most recently failed or
 // completed first); with state "", every task by creation time. limit ≤ 0 means
 // DefaultListLimit; it is capped at MaxListLimit.
 func (s *Store) List(ctx context.Context, state outbox.State, limit int) ([]outbox.Task, error) {
-	if limit <= 0 {
-		limit = DefaultListLimit
-	}
-	limit = min(limit, MaxListLimit)
-	var out []outbox.Task
-	for shard := range s.db.Shards() {
-		db := s.db.Shard(shard).Read()
-		var tasks []outbox.Task
-		var err error
-		if state == "" {
-			tasks, err = scan(db.QueryContext(ctx, qListAll, limit))
-		} else {
-			tasks, err = scan(db.QueryContext(ctx, qListState, string(state), limit))
-		}
-		if err != nil {
-			return nil, fmt.Errorf("list outbox tasks: shard[%d] state[%s]: %w", shard, state, err)
-		}
-		out = append(out, tasks...)
-	}
-	key := func(t outbox.Task) time.Time { return t.CreateTime }
-	if state != "" {
-		key = func(t outbox.Task) time.Time { return t.UpdateTime }
-	}
-	slices.SortStableFunc(out, func(a, b outbox.Task) int { return key(b).Compare(key(a)) })
-	if len(out) > limit {
-		out = out[:limit]
-	}
-	if out == nil {
-		out = []outbox.Task{}
-	}
-	return out, nil
+	return s.Find(ctx, outbox.ListQuery{State: state, Limit: limit})
 }
 
 const qGet = `SELECT ` + taskColumns + ` FROM task WHERE message_id = ?`
@@ -280,7 +245,7 @@ func scan(rows *sql.Rows, err error) ([]outbox.Task, error) {
 	var out []outbox.Task
 	for rows.Next() {
 		var r taskRow
-		if err := rows.Scan(&r.userID, &r.topic, &r.messageID, &r.message, &r.state, &r.attempts,
+		if err := rows.Scan(&r.userID, &r.topic, &r.messageID, &r.message, &r.state, &r.attempts, &r.lastError,
 			&r.createTime, &r.updateTime); err != nil {
 			return nil, err
 		}
@@ -294,15 +259,15 @@ func scan(rows *sql.Rows, err error) ([]outbox.Task, error) {
 
 // taskRow is a task row as scanned.
 type taskRow struct {
-	userID, topic, messageID, message, state string
-	attempts                                 int
-	createTime, updateTime                   int64
+	userID, topic, messageID, message, state, lastError string
+	attempts                                            int
+	createTime, updateTime                              int64
 }
 
 func (r taskRow) task() outbox.Task {
 	return outbox.Task{
 		UserID: r.userID, Topic: r.topic, MessageID: r.messageID, Body: []byte(r.message),
-		State: outbox.State(r.state), Attempts: r.attempts,
+		State: outbox.State(r.state), Attempts: r.attempts, LastError: r.lastError,
 		CreateTime: time.UnixMilli(r.createTime), UpdateTime: time.UnixMilli(r.updateTime),
 	}
 }

@@ -123,7 +123,7 @@ func TestMarksAndRetryable(t *testing.T) {
 		}
 		// Failing a completed task changes nothing.
 		c := byShard[0][0]
-		if err := s.MarkFailed(ctx, 0, c, 3, t1); err != nil {
+		if err := s.MarkFailed(ctx, 0, c, 3, "refused", t1); err != nil {
 			t.Fatal(err)
 		}
 		if got := get(t, s, c); got.State != outbox.StateCompleted || got.Attempts != 0 || !got.UpdateTime.Equal(t1) {
@@ -131,10 +131,10 @@ func TestMarksAndRetryable(t *testing.T) {
 		}
 		// On shard 0: one failed task with attempts left, one exhausted.
 		retry, exhausted := byShard[0][10], byShard[0][11]
-		if err := s.MarkFailed(ctx, 0, retry, 2, t1); err != nil {
+		if err := s.MarkFailed(ctx, 0, retry, 2, "refused", t1); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.MarkFailed(ctx, 0, exhausted, 5, t1); err != nil {
+		if err := s.MarkFailed(ctx, 0, exhausted, 5, "refused", t1); err != nil {
 			t.Fatal(err)
 		}
 		if got := get(t, s, retry); got.State != outbox.StateFail || got.Attempts != 2 {
@@ -199,7 +199,7 @@ func TestListGetReset(t *testing.T) {
 		}
 		// Fail three at different times; the latest failure lists first.
 		for i, id := range []string{"l-02", "l-05", "l-01"} {
-			if err := s.MarkFailed(ctx, s.ShardOf(get(t, s, id).UserID), id, 10, t0.Add(time.Hour+time.Duration(i)*time.Second)); err != nil {
+			if err := s.MarkFailed(ctx, s.ShardOf(get(t, s, id).UserID), id, 10, "refused", t0.Add(time.Hour+time.Duration(i)*time.Second)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -266,7 +266,7 @@ func TestPurgeCompleted(t *testing.T) {
 				}
 				keep = append(keep, tk.MessageID)
 			case 3:
-				if err := s.MarkFailed(ctx, shard, tk.MessageID, 10, t0); err != nil {
+				if err := s.MarkFailed(ctx, shard, tk.MessageID, 10, "refused", t0); err != nil {
 					t.Fatal(err)
 				}
 				keep = append(keep, tk.MessageID)
