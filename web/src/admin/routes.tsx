@@ -16,6 +16,9 @@ export interface Screen {
 }
 
 export const screens: Screen[] = [
+  { path: 'users', label: { en: 'Users', 'zh-CN': '用户' }, component: lazy(() => import('./screens/Users')) },
+  { path: 'outbox', label: { en: 'Outbox', 'zh-CN': '消息任务' }, component: lazy(() => import('./screens/Outbox')) },
+  { path: 'switches', label: { en: 'Switches', 'zh-CN': '开关' }, component: lazy(() => import('./screens/Switches')) },
   { path: 'audit', label: { en: 'Audit log', 'zh-CN': '审计日志' }, component: lazy(() => import('./screens/Audit')) },
 ];
 
