@@ -380,3 +380,33 @@ func TestConsoleOpsOutbox(t *testing.T) {
 	consoleOpsOutboxRetry(b, s, ids)
 	b.checkClean(s.url)
 }
+
+// TestConsoleOpsPhone: on a 360 px phone the users, outbox and switches
+// screens fit the width (tables scroll inside their card, the page does not).
+func TestConsoleOpsPhone(t *testing.T) {
+	s := newSite(t, nil)
+	b := newBrowser(t, 360, 740, true, true)
+	signInConsole(b, s, "/admin/users/xiaofuge", consoleToken)
+	consoleOpsCheckUser(b, s, "xiaofuge")
+	for _, c := range []struct{ path, ready string }{
+		{"/admin/users/xiaofuge", `#user-awards`},
+		{"/admin/outbox", `#outbox-table`},
+		{"/admin/switches", `[data-testid="value-degradeSwitch"]`},
+	} {
+		b.open(s.url + c.path)
+		b.do(chromedp.WaitVisible(chromedp.CSS(c.ready)))
+		// A page wider than the phone makes the viewport itself wider (the
+		// phone zooms out): compare with the phone's 360 px.
+		if w := eval[[]float64](b, `[document.documentElement.scrollWidth, innerWidth]`); w[0] > 360 || w[1] > 360 {
+			t.Errorf("%s: page %v px wide, viewport %v px, on a 360 px phone", c.path, w[0], w[1])
+		}
+		// Every card and control outside the tables' own scrolling is within
+		// the viewport (a container may clip what overflows it).
+		if out := eval[[]string](b, `[...document.querySelectorAll('.ant-card, input, button, .ant-select')]
+			.filter(e => !e.closest('.ant-table, .ant-layout-sider, .ant-modal-wrap') && e.getBoundingClientRect().width > 0 && e.getBoundingClientRect().right > 361)
+			.map(e => (e.id || e.className) + ' ends at ' + Math.round(e.getBoundingClientRect().right))`); len(out) > 0 {
+			t.Errorf("%s: past the %d px viewport: %v", c.path, 360, out)
+		}
+	}
+	b.checkClean(s.url)
+}
