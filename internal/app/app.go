@@ -306,9 +306,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 			db: a.db, catalog: a.catalog, engine: a.engine, activity: a.activity, activities: activities,
 			records: records, credits: credits, tasks: tasks, relay: a.relay, campaigns: campaigns, now: now,
 			deliverer: deliverer, awardKey: a.awardKey, rebates: rebates, rebateDeliverer: rebateDeliverer,
-			extra: map[string]func(context.Context, string) (any, error){
-				"rebateOrders": func(ctx context.Context, user string) (any, error) {
-					return rebateOrderViews(rebateSvc.Orders(ctx, user, 100))
+			extra: map[string]func(context.Context, string, int) (any, error){
+				"rebateOrders": func(ctx context.Context, user string, limit int) (any, error) {
+					return rebateOrderViews(rebateSvc.Orders(ctx, user, limit))
 				},
 			},
 		},

@@ -45,7 +45,7 @@ type opsService struct {
 	rebates         *rebatedb.Store
 	rebateDeliverer *rebate.Deliverer
 	// extra adds per-user sections from other contexts (rebate orders, …).
-	extra map[string]func(ctx context.Context, userID string) (any, error)
+	extra map[string]func(ctx context.Context, userID string, limit int) (any, error)
 	now   func() time.Time
 }
 
@@ -77,30 +77,30 @@ func (o *opsService) GrantQuota(ctx context.Context, g activity.Grant) error {
 	return o.activity.ApplyGrant(ctx, g, act)
 }
 
-func (o *opsService) User(ctx context.Context, userID string) (httpapi.UserData, error) {
+func (o *opsService) User(ctx context.Context, userID string, limit int) (httpapi.UserData, error) {
 	var d httpapi.UserData
 	var err error
 	day, month := o.activity.Periods(o.now())
 	if d.Accounts, err = o.activities.AccountsByUser(ctx, userID, day, month); err != nil {
 		return d, err
 	}
-	if d.RaffleOrders, err = o.activities.RaffleOrdersByUser(ctx, userID, 100); err != nil {
+	if d.RaffleOrders, err = o.activities.RaffleOrdersByUser(ctx, userID, limit); err != nil {
 		return d, err
 	}
-	if d.QuotaOrders, err = o.activities.QuotaOrdersByUser(ctx, userID, 100); err != nil {
+	if d.QuotaOrders, err = o.activities.QuotaOrdersByUser(ctx, userID, limit); err != nil {
 		return d, err
 	}
-	if d.AwardRecords, err = o.records.ListByUser(ctx, userID, 100); err != nil {
+	if d.AwardRecords, err = o.records.ListByUser(ctx, userID, limit); err != nil {
 		return d, err
 	}
 	if d.Balance, err = o.credits.Balance(ctx, userID); err != nil {
 		return d, err
 	}
-	if d.Ledger, err = o.credits.Ledger(ctx, userID, 100); err != nil {
+	if d.Ledger, err = o.credits.Ledger(ctx, userID, limit); err != nil {
 		return d, err
 	}
 	for name, f := range o.extra {
-		v, err := f(ctx, userID)
+		v, err := f(ctx, userID, limit)
 		if err != nil {
 			return d, err
 		}

@@ -260,3 +260,53 @@ func TestRetryFailedTasks(t *testing.T) {
 		t.Fatalf("audit entry %+v: want alice's retry of 2 tasks", e)
 	}
 }
+
+// TestUserLookupLimit: GET users/{userId}?limit= bounds each list to its
+// newest entries (default 100); a bad limit answers 0002.
+func TestUserLookupLimit(t *testing.T) {
+	h := apptest.New(t, nil).Handler()
+	const user = "limited"
+	grant(t, h, "lg-1", user, 100301, 3, 3, 3)
+	for range 3 {
+		if env := do(t, h, scenario{method: "POST", path: "/api/v1/raffle/activity/draw", body: drawBody(user, 100301)}); env.Code != "0000" {
+			t.Fatalf("draw: %s %s", env.Code, env.Info)
+		}
+	}
+	type lists struct {
+		RaffleOrders []struct{ OrderID string }
+		AwardRecords []struct{ OrderID string }
+	}
+	get := func(query string) lists {
+		t.Helper()
+		env := do(t, h, scenario{method: "GET", path: "/api/admin/v1/users/" + user + query, admin: true})
+		if env.Code != "0000" {
+			t.Fatalf("users/%s%s: %s %s", user, query, env.Code, env.Info)
+		}
+		var l lists
+		if err := json.Unmarshal(env.Data, &l); err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	var all lists
+	eventually(t, func() error {
+		if all = get(""); len(all.RaffleOrders) != 3 || len(all.AwardRecords) != 3 {
+			return fmt.Errorf("%d raffle orders, %d award records, want 3 each", len(all.RaffleOrders), len(all.AwardRecords))
+		}
+		return nil
+	})
+	two := get("?limit=2")
+	if len(two.RaffleOrders) != 2 || len(two.AwardRecords) != 2 ||
+		two.RaffleOrders[0] != all.RaffleOrders[0] || two.AwardRecords[1] != all.AwardRecords[1] {
+		t.Fatalf("limit 2: %+v, want the newest 2 of %+v", two, all)
+	}
+	if l := get("?limit=1000"); len(l.RaffleOrders) != 3 {
+		t.Fatalf("limit 1000: %+v", l)
+	}
+	path := "/api/admin/v1/users/" + user
+	run(t, h, []scenario{
+		{name: "zero", method: "GET", path: path + "?limit=0", admin: true, wantCode: "0002"},
+		{name: "too many", method: "GET", path: path + "?limit=1001", admin: true, wantCode: "0002"},
+		{name: "not a number", method: "GET", path: path + "?limit=all", admin: true, wantCode: "0002"},
+	})
+}

@@ -20,7 +20,8 @@ type OpsService interface {
 	Stages(ctx context.Context) []activity.Stage
 	ActivateStage(ctx context.Context, id int64) error
 	GrantQuota(ctx context.Context, g activity.Grant) error
-	User(ctx context.Context, userID string) (UserData, error)
+	// User returns userID's data, each list its newest limit entries.
+	User(ctx context.Context, userID string, limit int) (UserData, error)
 	// Tasks lists the outbox tasks q selects (see outbox.ListQuery).
 	Tasks(ctx context.Context, q outbox.ListQuery) ([]outbox.Task, error)
 	RetryTask(ctx context.Context, messageID string) (outbox.Task, error)
@@ -244,12 +245,18 @@ type creditOrderView struct {
 	Time          int64        `json:"time"`
 }
 
+// userLookup answers GET users/{userId}?limit=: everything an operator sees
+// of a user, each list its newest limit entries (default 100, at most 1000).
 func (s *Server) userLookup(r *http.Request) (any, error) {
 	user := r.PathValue("userId")
 	if err := requireUser(user); err != nil {
 		return nil, err
 	}
-	d, err := s.deps.Ops.User(r.Context(), user)
+	limit, err := userListLimit(r)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.deps.Ops.User(r.Context(), user, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -10,8 +10,8 @@ import (
 	"github.com/bigmarket/bigmarket/internal/outbox"
 )
 
-// The operator's view of the outbox (GET tasks, POST tasks/retry_failed) and
-// the reason of a quota grant.
+// The operator's view of the outbox (GET tasks, POST tasks/retry_failed), the
+// reason of a quota grant and the list bound of a user lookup.
 
 // ActionTaskRetryFailed is the audit action of POST tasks/retry_failed.
 const ActionTaskRetryFailed = "task.retry_failed"
@@ -159,4 +159,23 @@ func grantReason(reason string) (string, error) {
 		return "", badRequest("reason has control characters (it is one line)")
 	}
 	return ", reason: " + reason, nil
+}
+
+// Bounds of GET users/{userId}?limit=: the newest entries of each list.
+const (
+	defaultUserListLimit = 100
+	maxUserListLimit     = 1000
+)
+
+// userListLimit reads GET users/{userId}'s ?limit= (default 100, at most 1000).
+func userListLimit(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return defaultUserListLimit, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 || n > maxUserListLimit {
+		return 0, badRequest("limit %q: want 1…%d", v, maxUserListLimit)
+	}
+	return n, nil
 }

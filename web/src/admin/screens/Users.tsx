@@ -65,7 +65,8 @@ type Key =
   | 'behavior'
   | 'rebate'
   | 'empty'
-  | 'outbox';
+  | 'outbox'
+  | 'more';
 
 const msgs: Catalog<Key> = {
   en: {
@@ -117,6 +118,7 @@ const msgs: Catalog<Key> = {
     rebate: 'Rebate',
     empty: 'None.',
     outbox: 'Outbox tasks',
+    more: 'The lists show the newest {n} entries each: show up to {max}',
   },
   'zh-CN': {
     title: '用户',
@@ -167,6 +169,7 @@ const msgs: Catalog<Key> = {
     rebate: '返利',
     empty: '无。',
     outbox: '消息任务',
+    more: '列表各显示最新 {n} 条：显示最多 {max} 条',
   },
 };
 
@@ -231,6 +234,10 @@ function StateTag({ state }: { state: string }) {
 
 const PAGE = { pageSize: 10, hideOnSinglePage: true, showSizeChanger: false } as const;
 
+/** GET users/{userId} answers the newest LIMIT entries of each list, at most MAX_LIMIT. */
+const LIMIT = 100;
+const MAX_LIMIT = 1000;
+
 /** The user id of a users/… path ("" for the bare screen). */
 function userIdOf(path: string): string {
   const rest = path.split('/').slice(1).join('/');
@@ -248,7 +255,9 @@ export default function Users() {
   const userId = userIdOf(path);
   const [draft, setDraft] = useState(userId);
   useEffect(() => setDraft(userId), [userId]);
-  const user = useQuery<UserView>(userId ? () => admin.get<UserView>(ADMIN + 'users/' + encodeURIComponent(userId)) : null, [admin, userId]);
+  const [limit, setLimit] = useState(LIMIT);
+  useEffect(() => setLimit(LIMIT), [userId]);
+  const user = useQuery<UserView>(userId ? () => admin.get<UserView>(ADMIN + 'users/' + encodeURIComponent(userId), { limit }) : null, [admin, userId, limit]);
 
   return (
     <Space orientation="vertical" size={16} style={{ width: '100%' }}>
@@ -275,14 +284,16 @@ export default function Users() {
         )}
       </Card>
       {userId && <ErrorAlert error={user.error} onRetry={() => void user.reload()} />}
-      {userId && user.data && user.data.userId === userId && <UserDetail data={user.data} loading={user.loading} reload={user.reload} />}
+      {userId && user.data && user.data.userId === userId && <UserDetail data={user.data} loading={user.loading} reload={user.reload} limit={limit} onMore={() => setLimit(MAX_LIMIT)} />}
     </Space>
   );
 }
 
-function UserDetail({ data, loading, reload }: { data: UserView; loading: boolean; reload: () => Promise<void> }) {
+function UserDetail({ data, loading, reload, limit, onMore }: { data: UserView; loading: boolean; reload: () => Promise<void>; limit: number; onMore: () => void }) {
   const t = useT(msgs);
   const quotas = useMemo(() => quotaRows(data.accounts), [data.accounts]);
+  const lists = [data.awardRecords, data.raffleOrders, data.quotaOrders, data.ledger, data.extra?.rebateOrders ?? []];
+  const truncated = limit < MAX_LIMIT && lists.some((l) => l.length >= limit);
   return (
     <>
       <Card
@@ -327,6 +338,11 @@ function UserDetail({ data, loading, reload }: { data: UserView; loading: boolea
             },
           ]}
         />
+        {truncated && (
+          <Button type="link" id="user-more" onClick={onMore}>
+            {t('more', { n: limit, max: MAX_LIMIT })}
+          </Button>
+        )}
       </Card>
     </>
   );
