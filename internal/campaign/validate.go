@@ -25,10 +25,15 @@ const FileVersion = 1
 
 // Problem is one thing wrong with a campaign file. Path locates it in the file's
 // structure, e.g. "strategies[2].awards[0].tree"; it is empty for problems of the
-// whole file (a syntax error).
+// whole file (a syntax error). Line and Column (1-based) place it in the file's
+// text (the column in characters): a syntax error carries the parser's position; ValidateBytes and Apply
+// locate every other problem from its Path (see Problems.Locate); 0 means not
+// located.
 type Problem struct {
 	Path    string
 	Message string
+	Line    int
+	Column  int
 }
 
 // String formats the problem as "path: message" (just the message without a path).

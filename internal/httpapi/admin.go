@@ -128,12 +128,30 @@ func readBody(r *http.Request) ([]byte, error) {
 	return b, nil
 }
 
+// problemsResponse is the data of a campaign validation: each problem as
+// "path: message" (problems) and, for editors, with its place in the submitted
+// text (items).
 type problemsResponse struct {
-	Problems []string `json:"problems"`
+	Problems []string      `json:"problems"`
+	Items    []problemItem `json:"items"`
+}
+
+// problemItem is one problem of a campaign file and where it is: line and
+// column are 1-based, the column counted in characters.
+type problemItem struct {
+	Path    string `json:"path"`
+	Message string `json:"message"`
+	Line    int    `json:"line"`
+	Column  int    `json:"column"`
 }
 
 func problemsError(p campaign.Problems) error {
-	return &codeError{code: CodeIllegalParameter, info: strconv.Itoa(len(p)) + " problem(s) in the campaign file", data: problemsResponse{Problems: p.Strings()}}
+	items := make([]problemItem, 0, len(p))
+	for _, pr := range p {
+		items = append(items, problemItem{Path: pr.Path, Message: pr.Message, Line: pr.Line, Column: pr.Column})
+	}
+	return &codeError{code: CodeIllegalParameter, info: strconv.Itoa(len(p)) + " problem(s) in the campaign file",
+		data: problemsResponse{Problems: p.Strings(), Items: items}}
 }
 
 func (s *Server) campaignValidate(r *http.Request) (any, error) {
@@ -144,7 +162,7 @@ func (s *Server) campaignValidate(r *http.Request) (any, error) {
 	if p := s.deps.Campaigns.Validate(b); len(p) > 0 {
 		return nil, problemsError(p)
 	}
-	return problemsResponse{Problems: []string{}}, nil
+	return problemsResponse{Problems: []string{}, Items: []problemItem{}}, nil
 }
 
 func (s *Server) campaignApply(r *http.Request) (any, error) {
