@@ -19,7 +19,8 @@ import (
 var consoleAdminHeader = map[string]string{"Authorization": "Bearer " + consoleToken}
 
 // consoleDashboardDraws signs user in (daily rebate: credits and quota) and
-// makes n draws on activity 100301 through the API, waiting until every
+// makes n draws on activity 100301 through the API, and one random raffle
+// that empties an award's stock, waiting until every
 // award is settled (delivered or left for a person), so the figures stop
 // moving.
 func consoleDashboardDraws(b *browser, s *site, user string, n int) {
@@ -32,6 +33,11 @@ func consoleDashboardDraws(b *browser, s *site, user string, n int) {
 		if code, data := s.api("POST", "/api/v1/raffle/activity/draw", fmt.Sprintf(`{"userId":%q,"activityId":100301}`, user), nil); code != "0000" {
 			b.t.Fatalf("draw %d of %s: %s %s", i, user, code, data)
 		}
+	}
+	// Strategy 100004 holds one unit of award 109 at rate 1: a random raffle
+	// takes it, so one award's stock is empty (drawn in the alert colour).
+	if code, data := s.api("POST", "/api/v1/raffle/strategy/random_raffle", `{"strategyId":100004}`, nil); code != "0000" {
+		b.t.Fatalf("random raffle on 100004: %s %s", code, data)
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -69,13 +75,19 @@ func consoleDashboardFigures(b *browser, s *site) (shown, api map[string]string)
 		Funnel           struct{ SignIns, Quota, Draws, Awards, Delivered int64 }
 		CreditsIssued    json.Number
 		CreditsSpent     json.Number
+		AwardStock       []struct{ Count, Left int64 }
 	}
 	if err := json.Unmarshal(data, &st); err != nil {
 		b.t.Fatalf("stats %s: %v", data, err)
 	}
-	var hour int64
+	var hour, low int64
 	for _, d := range st.DrawsPerMinute {
 		hour += d.Count
+	}
+	for _, a := range st.AwardStock {
+		if a.Count <= 0 || float64(a.Left) < 0.1*float64(a.Count) {
+			low++
+		}
 	}
 	money := func(n json.Number) string {
 		f, err := n.Float64()
@@ -107,6 +119,8 @@ func consoleDashboardFigures(b *browser, s *site) (shown, api map[string]string)
 			shown[id] = strings.ReplaceAll(text, ",", "")
 		}
 	}
+	// The count of awards under 10 % is the alert hint's data-count.
+	shown["stat-low-awards"] = eval[string](b, `document.querySelector('[data-testid="stat-low-awards"]')?.dataset.count ?? ""`)
 	return shown, api
 }
 
@@ -130,8 +144,8 @@ func consoleDashboardMatchesAPI(b *browser, s *site, minDraws int) {
 			}
 		}
 		if len(diff) == 0 {
-			if api["stat-funnel-draws"] == "0" || api["stat-funnel-signIns"] == "0" {
-				b.t.Fatalf("the API reports no draws or sign-ins after them: %v", api)
+			if api["stat-funnel-draws"] == "0" || api["stat-funnel-signIns"] == "0" || api["stat-low-awards"] == "0" {
+				b.t.Fatalf("the API reports no draws, sign-ins or empty stock after them: %v", api)
 			}
 			return
 		}
@@ -328,7 +342,7 @@ func consoleCampaignsApplyTitle(b *browser, s *site, title string) string {
 	}
 	b.click(`#campaign-apply`)
 	b.waitText(`[data-testid="campaign-apply-body"]`, "the confirmation", func(x string) bool { return strings.Contains(x, "1 changed section(s)") })
-	b.click(`#campaign-apply-ok`)
+	consoleCampaignsClickSteady(b, `#campaign-apply-ok`)
 	applied := b.waitText(`[data-testid="campaign-applied"]`, "the applied message", func(x string) bool { return strings.HasPrefix(x, "Applied: revision ") })
 	revision := strings.TrimSuffix(strings.TrimPrefix(applied, "Applied: revision "), ".")
 	b.waitText(`[data-testid="campaign-dirty"]`, "the editor back on the stored campaign", is("Same as the stored campaign."))
@@ -336,6 +350,26 @@ func consoleCampaignsApplyTitle(b *browser, s *site, title string) string {
 		b.t.Fatalf("export: new title on line %d (%q), want line %d", l, text, line)
 	}
 	return revision
+}
+
+// consoleCampaignsClickSteady clicks sel once it has stopped moving (a
+// dialog's opening animation moves its buttons under the pointer).
+func consoleCampaignsClickSteady(b *browser, sel string) {
+	b.t.Helper()
+	b.do(chromedp.WaitVisible(chromedp.CSS(sel)))
+	rect := fmt.Sprintf(`(() => { const r = document.querySelector(%q).getBoundingClientRect(); return [r.x, r.y, r.width, r.height].join(','); })()`, sel)
+	last := ""
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		now := eval[string](b, rect)
+		if now == last {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("%s never stopped moving", sel)
+		}
+		last = now
+	}
+	b.click(sel)
 }
 
 // consoleCampaignsLotteryShows opens the lottery page of xiaofuge on 100301

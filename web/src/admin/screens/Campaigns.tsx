@@ -295,27 +295,24 @@ export default function Campaigns() {
     <Space orientation="vertical" size={16} style={{ width: '100%' }}>
       {modalHolder}
       {toastHolder}
-      <Card
-        title={t('title')}
-        extra={
-          <Space wrap>
-            <Button onClick={() => void download()} id="campaign-download">
-              {t('download')}
-            </Button>
-            <Button onClick={() => upload.current?.click()} id="campaign-upload-button">
-              {t('upload')}
-            </Button>
-            <input
-              ref={upload}
-              type="file"
-              id="campaign-upload"
-              accept=".yaml,.yml,.json,application/yaml,application/json,text/yaml"
-              style={{ display: 'none' }}
-              onChange={(e) => void onUpload(e.target.files)}
-            />
-          </Space>
-        }
-      >
+      <Card title={t('title')}>
+        <Space wrap style={{ marginBottom: 12 }}>
+          <Button onClick={() => void download()} id="campaign-download">
+            {t('download')}
+          </Button>
+          <Button onClick={() => upload.current?.click()} id="campaign-upload-button">
+            {t('upload')}
+          </Button>
+          <input
+            ref={upload}
+            type="file"
+            id="campaign-upload"
+            aria-label={t('upload')}
+            accept=".yaml,.yml,.json,application/yaml,application/json,text/yaml"
+            style={{ display: 'none' }}
+            onChange={(e) => void onUpload(e.target.files)}
+          />
+        </Space>
         <ErrorAlert error={loadError} onRetry={() => void loadStored().then((y) => y !== undefined && setText(y))} />
         {stored !== undefined && (
           <>
@@ -412,7 +409,7 @@ export default function Campaigns() {
           size="small"
           dataSource={revisions}
           pagination={false}
-          scroll={{ x: true }}
+          scroll={{ x: 640 }}
           locale={{ emptyText: t('noRevisions') }}
           columns={[
             { title: t('revision'), dataIndex: 'revision', width: 90 },

@@ -294,23 +294,19 @@ export default function Dashboard() {
 
   return (
     <Space orientation="vertical" size={16} style={{ width: '100%' }}>
-      <Card
-        title={t('title')}
-        extra={
-          <Space wrap>
-            <Switch checked={auto} onChange={setAuto} id="dashboard-auto" aria-label={t('auto')} />
-            <span>{t('auto')}</span>
-            <Button onClick={() => void load()} loading={loading} id="dashboard-refresh">
-              {t('refresh')}
-            </Button>
-          </Space>
-        }
-      >
+      <Card title={t('title')}>
+        <Space wrap style={{ marginBottom: 8 }}>
+          <Switch checked={auto} onChange={setAuto} id="dashboard-auto" aria-label={t('auto')} />
+          <label htmlFor="dashboard-auto">{t('auto')}</label>
+          <Button onClick={() => void load()} loading={loading} id="dashboard-refresh">
+            {t('refresh')}
+          </Button>
+        </Space>
         <ErrorAlert error={error} onRetry={() => void load()} />
         {stats && (
-          <Typography.Text type="secondary" data-testid="dashboard-updated" data-time={stats.time}>
+          <Typography.Paragraph type="secondary" data-testid="dashboard-updated" data-time={stats.time} style={{ marginBottom: 0 }}>
             {t('updated', { time: formatTime(stats.time), tz: stats.timezone })}
-          </Typography.Text>
+          </Typography.Paragraph>
         )}
         {stats && (
           <Row gutter={[16, 16]} style={{ marginTop: 12 }}>
