@@ -8,8 +8,8 @@ import (
 
 // FuzzParseValidate feeds arbitrary bytes to Parse and Validate: they must never
 // panic, a parse failure must be a *ParseError, problems and a campaign are
-// exclusive, and a valid campaign must export to a file that validates cleanly and
-// exports to the same bytes.
+// exclusive, every problem is located inside the text, and a valid campaign must
+// export to a file that validates cleanly and exports to the same bytes.
 //
 // Minimizing an input derived from the 13 KB demo seed takes long, so bound it:
 //
@@ -37,6 +37,13 @@ func FuzzParseValidate(f *testing.F) {
 			for _, p := range ps {
 				if p.Message == "" {
 					t.Fatalf("problem without a message at %q", p.Path)
+				}
+			}
+			// Every problem is placed inside the text.
+			lines := bytes.Count(data, []byte("\n")) + 1
+			for _, p := range ps.Locate(data) {
+				if p.Line < 1 || p.Line > lines || p.Column < 1 {
+					t.Fatalf("problem %q located at %d:%d in a text of %d lines", p.String(), p.Line, p.Column, lines)
 				}
 			}
 			return

@@ -85,8 +85,15 @@ func splitPath(path string) []pathStep {
 }
 
 // locatePath walks body along path and returns the position of the deepest
-// node reached; ok is false when not even the first step is in the text.
+// node reached; ok is false when not even the first step is in the text. A
+// surprise in the syntax tree (a panic) leaves the problem unlocated rather
+// than failing the validation.
 func locatePath(body ast.Node, path string) (line, column int, ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			line, column, ok = 0, 0, false
+		}
+	}()
 	node := body
 	for _, st := range splitPath(path) {
 		node = unwrap(node)
