@@ -418,3 +418,32 @@ func TestConsoleCampaigns(t *testing.T) {
 	consoleCampaignsRevisionListed(b, s, revision, "admin")
 	b.checkClean(s.url)
 }
+
+// consoleFitsWidth fails when the page is wider than the window (a phone
+// would scroll sideways) or the screen's title is cut short.
+func consoleFitsWidth(b *browser, what, title string) {
+	b.t.Helper()
+	if w := eval[[]any](b, `[document.documentElement.scrollWidth, window.innerWidth]`); w[0].(float64) > w[1].(float64) {
+		b.t.Fatalf("%s: the page is %v px wide in a %v px window", what, w[0], w[1])
+	}
+	head := eval[[]any](b, `(() => { const h = document.querySelector('.ant-card-head-title'); return [h.textContent, h.scrollWidth <= h.clientWidth]; })()`)
+	if head[0] != title || head[1] != true {
+		b.t.Fatalf("%s: the screen's title %q is cut short (want %q in full)", what, head[0], title)
+	}
+}
+
+// TestConsoleCampaignsPhone: at a phone's width (360 px) the dashboard and the
+// campaign editor fit the window with their titles in full, and the editor reports the stored campaign
+// valid with its apply button in reach.
+func TestConsoleCampaignsPhone(t *testing.T) {
+	s := newSite(t, nil)
+	b := newBrowser(t, 360, 740, true, false)
+	signInConsole(b, s, "/admin/dashboard", consoleToken)
+	b.waitText(`[data-testid="stat-funnel-draws"]`, "the funnel", is("0"))
+	consoleFitsWidth(b, "dashboard", "Dashboard")
+	b.open(s.url + "/admin/campaigns")
+	b.waitText(`[data-testid="campaign-status"]`, "the stored campaign checked valid", is("No problems: the file can be applied."))
+	b.do(chromedp.WaitVisible(chromedp.CSS(`[data-testid="campaign-editor"] .cm-content`)), chromedp.WaitVisible(chromedp.CSS(`#campaign-apply`)))
+	consoleFitsWidth(b, "campaigns", "Campaign")
+	b.checkClean(s.url)
+}

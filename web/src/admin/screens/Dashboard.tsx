@@ -197,13 +197,21 @@ function stockOption(bars: StockBar[], leftLabel: string): ChartOption {
       },
     },
     xAxis: { type: 'value', min: 0, max: 100, axisLabel: { formatter: '{value} %' } },
-    yAxis: { type: 'category', inverse: true, data: bars.map((b) => b.label), axisLabel: { width: 160, overflow: 'truncate' } },
+    yAxis: {
+      type: 'category',
+      inverse: true,
+      data: bars.map((b) => b.label),
+      axisLabel: { width: 160, overflow: 'truncate', color: (_: unknown, i: number) => (bars[i]?.low ? ALERT : '#595959') },
+    },
     series: [
       {
         type: 'bar',
+        // An empty stock still shows a sliver in the alert colour.
+        barMinHeight: 4,
         data: bars.map((b) => ({
           value: Math.round(b.share * 1000) / 10,
           itemStyle: { color: b.low ? ALERT : OK },
+          label: b.low ? { color: ALERT, fontWeight: 'bold' } : undefined,
         })),
         label: { show: true, position: 'right', formatter: '{c} %' },
       },
