@@ -41,8 +41,8 @@ func (fixedEngine) Armed(int64) bool { return true }
 func (fixedEngine) Raffle(context.Context, strategy.Request) (strategy.Result, error) {
 	return strategy.Result{AwardID: 101, Title: "prize", Rule: strategy.RuleDefault}, nil
 }
-func (fixedEngine) Simulate(context.Context, int64, int, string, int64, int64) (map[int64]int, error) {
-	return nil, errors.New("not used")
+func (fixedEngine) SimulateOutcomes(context.Context, strategy.SimulationRequest) (strategy.Simulation, error) {
+	return strategy.Simulation{}, errors.New("not used")
 }
 
 type nopRecords struct{}

@@ -19,7 +19,7 @@ import (
 type Engine interface {
 	Armed(strategyID int64) bool
 	Raffle(ctx context.Context, req strategy.Request) (strategy.Result, error)
-	Simulate(ctx context.Context, strategyID int64, draws int, userID string, totalDraws, todayDraws int64) (map[int64]int, error)
+	SimulateOutcomes(ctx context.Context, req strategy.SimulationRequest) (strategy.Simulation, error)
 }
 
 // RecordStore writes award records.
@@ -140,11 +140,16 @@ func (s *StrategyService) RandomRaffle(ctx context.Context, strategyID int64) (s
 	return res, nil
 }
 
-// Simulate evaluates the chain and tree draws times for a user with the given
-// progress, taking and writing nothing.
-func (s *StrategyService) Simulate(ctx context.Context, strategyID int64, draws int, userID string, totalDraws, todayDraws int64) (map[int64]int, error) {
-	if !s.engine.Armed(strategyID) {
-		return nil, fmt.Errorf("simulate strategy[%d]: %w", strategyID, strategy.ErrNotArmed)
+// Simulate evaluates the chain and tree req.Draws times for a user with the
+// given progress, taking and writing nothing, and reports what came out and
+// what each rule did. An unknown strategy returns strategy.ErrNotArmed.
+func (s *StrategyService) Simulate(ctx context.Context, req strategy.SimulationRequest) (strategy.Simulation, error) {
+	if !s.engine.Armed(req.StrategyID) {
+		return strategy.Simulation{}, fmt.Errorf("simulate strategy[%d]: %w", req.StrategyID, strategy.ErrNotArmed)
 	}
-	return s.engine.Simulate(ctx, strategyID, draws, userID, totalDraws, todayDraws)
+	sim, err := s.engine.SimulateOutcomes(ctx, req)
+	if err != nil {
+		return strategy.Simulation{}, fmt.Errorf("simulate strategy[%d]: %w", req.StrategyID, err)
+	}
+	return sim, nil
 }

@@ -61,9 +61,6 @@ func (s *Server) campaignRevisions(r *http.Request) (any, error) {
 
 const admin = "/api/admin/v1/"
 
-// maxSimulatedDraws bounds one simulation request.
-const maxSimulatedDraws = 1_000_000
-
 func (s *Server) adminRoutes() {
 	s.adminRoute(http.MethodPost, admin+"campaign/validate", s.campaignValidate)
 	s.adminRoute(http.MethodPost, admin+"campaign/apply", s.campaignApply)
@@ -195,50 +192,6 @@ func (s *Server) campaignExport(r *http.Request) (any, error) {
 type yamlText []byte
 
 func (y yamlText) MarshalText() ([]byte, error) { return y, nil }
-
-type simulateRequest struct {
-	StrategyID int64  `json:"strategyId"`
-	Draws      int    `json:"draws"`
-	UserID     string `json:"userId"`
-	// TotalDraws and TodayDraws let an operator simulate a user's progress
-	// (rule_weight groups, rule_lock thresholds); zero means a new user.
-	TotalDraws int64 `json:"totalDraws"`
-	TodayDraws int64 `json:"todayDraws"`
-}
-
-type simulateResponse struct {
-	Counts map[string]int `json:"counts"`
-}
-
-func (s *Server) strategySimulate(r *http.Request) (any, error) {
-	var req simulateRequest
-	if err := decodeJSON(r, &req); err != nil {
-		return nil, err
-	}
-	if err := requireID("strategyId", req.StrategyID); err != nil {
-		return nil, err
-	}
-	if req.Draws <= 0 || req.Draws > maxSimulatedDraws {
-		return nil, badRequest("draws must be between 1 and %d", maxSimulatedDraws)
-	}
-	if req.TotalDraws < 0 || req.TodayDraws < 0 {
-		return nil, badRequest("totalDraws and todayDraws must not be negative")
-	}
-	if req.UserID == "" {
-		req.UserID = "simulation"
-	} else if err := requireUser(req.UserID); err != nil {
-		return nil, err
-	}
-	counts, err := s.deps.Strategy.Simulate(r.Context(), req.StrategyID, req.Draws, req.UserID, req.TotalDraws, req.TodayDraws)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]int, len(counts))
-	for id, n := range counts {
-		out[strconv.FormatInt(id, 10)] = n
-	}
-	return simulateResponse{Counts: out}, nil
-}
 
 // RebateOrderView is a rebate order as operators see it: in the answer of a
 // retry and in the user lookup (users/{userId}).

@@ -14,8 +14,10 @@ type StrategyService interface {
 	Armory(ctx context.Context, strategyID int64) error
 	// RandomRaffle is a full raffle for user "system", recorded.
 	RandomRaffle(ctx context.Context, strategyID int64) (strategy.Result, error)
-	// Simulate evaluates chain and tree draws times without taking or writing.
-	Simulate(ctx context.Context, strategyID int64, draws int, userID string, totalDraws, todayDraws int64) (map[int64]int, error)
+	// Simulate evaluates chain and tree req.Draws times without taking or
+	// writing, and reports the counts and the rule outcomes; an unknown
+	// strategy returns strategy.ErrNotArmed.
+	Simulate(ctx context.Context, req strategy.SimulationRequest) (strategy.Simulation, error)
 }
 
 const v1 = "/api/v1/raffle/"

@@ -416,18 +416,15 @@ func (e *Engine) Raffle(ctx context.Context, req Request) (Result, error) {
 	return res, nil
 }
 
-// simState makes a raffle a dry run: stock is compared, not taken. taken caches
-// each award's counter value read once per simulation.
-type simState struct {
-	taken map[*stockCell]int64
-}
-
 func (e *Engine) raffle(ctx context.Context, s *armed, req Request, sim *simState) (Result, error) {
 	pos, rule, blackAward := s.draw(req)
 	if rule == string(RuleBlacklist) {
 		res := Result{AwardID: blackAward, Rule: rule}
 		s.describe(&res)
 		return res, nil
+	}
+	if sim != nil {
+		sim.out[pos].drawn++
 	}
 	a := &s.awards[pos]
 	res := Result{AwardID: a.AwardID, Title: a.Title, Sort: a.Sort, Rule: rule}
@@ -443,11 +440,17 @@ func (e *Engine) raffle(ctx context.Context, s *armed, req Request, sim *simStat
 		case kindLock:
 			if req.TodayDraws < n.lock {
 				v, locked = vTakeOver, true
+				if sim != nil {
+					sim.out[pos].locked++
+				}
 			}
 		case kindStock:
 			ok, gen, err := e.stockNode(ctx, a, req.Hold, sim)
 			if err != nil {
 				return Result{}, err
+			}
+			if sim != nil {
+				sim.stockAnswer(pos, ok)
 			}
 			if ok {
 				v = vTakeOver
@@ -478,6 +481,9 @@ func (e *Engine) raffle(ctx context.Context, s *armed, req Request, sim *simStat
 		res.AwardID, res.Node, res.StockTaken = l.AwardID, NodeLuckAward, false
 		res.Amount, res.HasAmount = luckAmount(l)
 	}
+	if sim != nil && res.Node == NodeLuckAward {
+		sim.out[pos].luck++
+	}
 	if res.AwardID == a.AwardID {
 		res.Title, res.Sort = a.Title, a.Sort
 	} else {
@@ -487,7 +493,8 @@ func (e *Engine) raffle(ctx context.Context, s *armed, req Request, sim *simStat
 }
 
 // stockNode answers the rule_stock node: a real take, or in a simulation a
-// comparison of the counter's value (read once) with the count.
+// comparison of the counter's value (read once) with the count; a simulation
+// that uses up stock counts its own takes on top of that value.
 func (e *Engine) stockNode(ctx context.Context, a *armedAward, hold func(context.Context, string) (int64, error), sim *simState) (bool, int64, error) {
 	if sim == nil {
 		return e.take(ctx, a, hold)
@@ -500,7 +507,11 @@ func (e *Engine) stockNode(ctx context.Context, a *armedAward, hold func(context
 		}
 		sim.taken[a.cell] = taken
 	}
-	return taken < a.Count, 0, nil
+	left := taken < a.Count
+	if left && sim.useStock {
+		sim.taken[a.cell] = taken + 1
+	}
+	return left, 0, nil
 }
 
 // luckAmount draws a credit amount uniformly over the hundredths of [Min, Max].
@@ -525,20 +536,34 @@ func (s *armed) describe(res *Result) {
 // draw runs the chain: it returns the drawn position and the deciding rule, or
 // for rule_blacklist the blacklist award (position -1).
 func (s *armed) draw(req Request) (pos int, rule string, blackAward int64) {
+	var g *armedGroup
+	rule, g, blackAward = s.chainStep(req)
+	switch {
+	case blackAward != 0:
+		return -1, rule, blackAward
+	case g != nil:
+		return g.pos[g.table.Sample()], rule, 0
+	}
+	return s.table.Sample(), rule, 0
+}
+
+// chainStep returns the chain step that decides a request: rule_blacklist
+// with its award, rule_weight with its group, or the default draw.
+func (s *armed) chainStep(req Request) (rule string, g *armedGroup, blackAward int64) {
 	for i := range s.chain {
 		step := &s.chain[i]
 		switch step.model {
 		case RuleBlacklist:
 			if _, ok := step.blacklist[req.UserID]; ok {
-				return -1, string(RuleBlacklist), step.blackAt
+				return string(RuleBlacklist), nil, step.blackAt
 			}
 		case RuleWeight:
 			if g := s.weightGroup(req.TotalDraws); g != nil {
-				return g.pos[g.table.Sample()], string(RuleWeight), 0
+				return string(RuleWeight), g, 0
 			}
 		}
 	}
-	return s.table.Sample(), RuleDefault, 0
+	return RuleDefault, nil, 0
 }
 
 // weightGroup returns the rule_weight group for a draw count, or nil.
@@ -555,35 +580,6 @@ func (s *armed) weightGroup(total int64) *armedGroup {
 		return nil
 	}
 	return found
-}
-
-// Simulate runs draws raffles of a strategy for userID with the given draw counts
-// and returns how often each award came out. Chain and trees are evaluated but
-// nothing is taken or written: a rule_stock node compares the counter's current
-// value (read once per award) with the count instead of acquiring. draws ≤ 0
-// returns an empty map. Errors: ErrNotArmed, the context's error (checked every
-// 4096 draws), counter or store errors.
-func (e *Engine) Simulate(ctx context.Context, strategyID int64, draws int, userID string, totalDraws, todayDraws int64) (map[int64]int, error) {
-	s, err := e.strategy(strategyID)
-	if err != nil {
-		return nil, fmt.Errorf("simulate: %w", err)
-	}
-	req := Request{UserID: userID, StrategyID: strategyID, TotalDraws: totalDraws, TodayDraws: todayDraws}
-	sim := &simState{taken: map[*stockCell]int64{}}
-	counts := map[int64]int{}
-	for i := 0; i < draws; i++ {
-		if i%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, fmt.Errorf("simulate: strategy[%d]: %w", strategyID, err)
-			}
-		}
-		res, err := e.raffle(ctx, s, req, sim)
-		if err != nil {
-			return nil, fmt.Errorf("simulate: %w", err)
-		}
-		counts[res.AwardID]++
-	}
-	return counts, nil
 }
 
 // Awards returns the awards of an armed strategy sorted by Sort (table order among
