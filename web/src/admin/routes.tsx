@@ -18,6 +18,8 @@ export interface Screen {
 export const screens: Screen[] = [
   { path: 'dashboard', label: { en: 'Dashboard', 'zh-CN': '概览' }, component: lazy(() => import('./screens/Dashboard')) },
   { path: 'campaigns', label: { en: 'Campaigns', 'zh-CN': '活动配置' }, component: lazy(() => import('./screens/Campaigns')) },
+  { path: 'lab', label: { en: 'Strategy lab', 'zh-CN': '策略实验室' }, component: lazy(() => import('./screens/Lab')) },
+  { path: 'activities', label: { en: 'Activities and stock', 'zh-CN': '活动与库存' }, component: lazy(() => import('./screens/Activities')) },
   { path: 'users', label: { en: 'Users', 'zh-CN': '用户' }, component: lazy(() => import('./screens/Users')) },
   { path: 'outbox', label: { en: 'Outbox', 'zh-CN': '消息任务' }, component: lazy(() => import('./screens/Outbox')) },
   { path: 'switches', label: { en: 'Switches', 'zh-CN': '开关' }, component: lazy(() => import('./screens/Switches')) },
