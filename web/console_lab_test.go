@@ -339,8 +339,9 @@ func TestConsoleLab(t *testing.T) {
 	b.checkClean(s.url)
 }
 
-// TestConsoleLabRefusals: a form out of range is refused in the page without
-// a request, and an unknown strategy is a message, not raw JSON.
+// TestConsoleLabRefusals, on a phone: a form out of range is refused in the
+// page without a request; an unknown strategy (run with Enter) is a message,
+// not raw JSON; neither screen is wider than the phone.
 func TestConsoleLabRefusals(t *testing.T) {
 	s := newSite(t, nil)
 	b := newBrowser(t, 360, 800, true, false)
@@ -357,13 +358,18 @@ func TestConsoleLabRefusals(t *testing.T) {
 	}
 	consoleLabSetInput(b, `#lab-draws`, "10")
 	consoleLabSetInput(b, `#lab-strategy`, "7")
-	b.click(`#lab-run`)
+	b.do(chromedp.SendKeys(chromedp.CSS(`#lab-strategy`), "\r")) // Enter runs the form
 	msg := b.waitText(`[role="alert"]`, "the refusal of an unknown strategy", func(x string) bool { return strings.Contains(x, "ERR_BIZ_002") })
 	if strings.Contains(msg, "{") {
 		t.Errorf("raw JSON shown: %q", msg)
 	}
 	if w := eval[int](b, `document.documentElement.scrollWidth`); w > 360 {
 		t.Errorf("the lab is %d px wide on a 360 px phone", w)
+	}
+	b.open(s.url + "/admin/activities")
+	b.waitText(`[data-testid="activity-100301-strategy"]`, "the activities screen", is("100006"))
+	if w := eval[int](b, `document.documentElement.scrollWidth`); w > 360 {
+		t.Errorf("the activities screen is %d px wide on a 360 px phone", w)
 	}
 	b.checkClean(s.url)
 }
