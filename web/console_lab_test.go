@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/bigmarket/bigmarket/internal/campaign"
 	"github.com/chromedp/chromedp"
@@ -302,20 +301,9 @@ func consoleLabActivateStage(b *browser, s *site) {
 	if stages()["c02/s02"] != id+":inactive" {
 		b.t.Fatal("the stage was activated before it was confirmed")
 	}
-	// The dialog zooms in: click the button once it stands still.
-	b.do(chromedp.WaitVisible(chromedp.CSS(`#activities-confirm-activate`)))
-	rect := func() string {
-		return eval[string](b, `JSON.stringify(document.querySelector('#activities-confirm-activate').getBoundingClientRect())`)
-	}
-	for last, i := rect(), 0; i < 50; i++ {
-		time.Sleep(100 * time.Millisecond)
-		if r := rect(); r == last {
-			break
-		} else {
-			last = r
-		}
-	}
-	b.click(`#activities-confirm-activate`)
+	// Confirm from the keyboard: the dialog zooms in from the pointer, so a
+	// click computed during its motion could miss the button.
+	b.do(chromedp.WaitVisible(chromedp.CSS(`#activities-confirm-activate`)), chromedp.SendKeys(chromedp.CSS(`#activities-confirm-activate`), "\r"))
 	b.waitText(row+` .ant-tag`, "the active stage", is("active"))
 	if got := stages()["c02/s02"]; got != id+":active" {
 		b.t.Fatalf("stage after activation in the erp list: %q", got)
