@@ -1,0 +1,1 @@
+var e={style:{whiteSpace:`nowrap`}};function t(t){return t.map(t=>({...t,onCell:()=>e,onHeaderCell:()=>e}))}export{t};
