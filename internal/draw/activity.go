@@ -34,7 +34,7 @@ var (
 // DrawStore runs a draw's partake, raffle and record in one transaction on the
 // user's shard.
 type DrawStore interface {
-	Draw(ctx context.Context, in activitydb.DrawInput, raffle func(tx *sql.Tx, r sqldb.Route, p activity.Partake) error) (activity.Partake, error)
+	Draw(ctx context.Context, in activitydb.DrawInput, raffle func(tx *sql.Tx, r sqldb.Route, p activity.Partake, w *sqldb.Batch) error) (activity.Partake, error)
 }
 
 // RecordTxStore writes award records inside a transaction.
@@ -42,9 +42,14 @@ type RecordTxStore interface {
 	InsertTx(ctx context.Context, tx *sql.Tx, r sqldb.Route, rec award.Record) error
 }
 
-// TaskTxStore writes outbox tasks inside a transaction.
-type TaskTxStore interface {
-	InsertTx(ctx context.Context, tx *sql.Tx, r sqldb.Route, t outbox.Task) error
+// RecordBatchStore adds award records to the batch of a draw's transaction.
+type RecordBatchStore interface {
+	AddInsert(w *sqldb.Batch, r sqldb.Route, rec award.Record)
+}
+
+// TaskBatchStore adds outbox tasks to the batch of a draw's transaction.
+type TaskBatchStore interface {
+	AddInsert(w *sqldb.Batch, r sqldb.Route, t outbox.Task)
 }
 
 // FenceHolder takes a stock fence inside a transaction (store/fencedb.Store):
@@ -74,8 +79,8 @@ type Snapshots interface {
 type ActivityConfig struct {
 	Engine   Engine
 	Draws    DrawStore
-	Records  RecordTxStore
-	Tasks    TaskTxStore
+	Records  RecordBatchStore
+	Tasks    TaskBatchStore
 	Relay    Relay
 	Catalog  Snapshots
 	Switches Switches
@@ -260,7 +265,7 @@ func (s *ActivityService) draw(ctx context.Context, userID string, activityID in
 		raf      strategy.Result
 		rafOrder string
 	)
-	_, err := s.cfg.Draws.Draw(ctx, in, func(tx *sql.Tx, r sqldb.Route, p activity.Partake) error {
+	_, err := s.cfg.Draws.Draw(ctx, in, func(tx *sql.Tx, r sqldb.Route, p activity.Partake, w *sqldb.Batch) error {
 		// The store may run this closure again when it retries the transaction
 		// (SQLITE_BUSY, a deadlock); the raffle of an order is kept so that a
 		// retry does not take stock twice. The rollback dropped the stock
@@ -312,9 +317,7 @@ func (s *ActivityService) draw(ctx context.Context, userID string, activityID in
 			State:       award.RecordCreate,
 			Time:        now,
 		}
-		if err := s.cfg.Records.InsertTx(ctx, tx, r, rec); err != nil {
-			return fmt.Errorf("record award: %w", err)
-		}
+		s.cfg.Records.AddInsert(w, r, rec)
 		var err error
 		task, err = outbox.New(userID, outbox.TopicSendAward, s.cfg.NewID(), award.SendAward{
 			UserID:      userID,
@@ -329,9 +332,7 @@ func (s *ActivityService) draw(ctx context.Context, userID string, activityID in
 		if err != nil {
 			return err
 		}
-		if err := s.cfg.Tasks.InsertTx(ctx, tx, r, task); err != nil {
-			return fmt.Errorf("outbox task: %w", err)
-		}
+		s.cfg.Tasks.AddInsert(w, r, task)
 		out = Result{AwardID: res.AwardID, AwardTitle: res.Title, AwardIndex: res.Sort}
 		won = res.AwardID
 		return nil

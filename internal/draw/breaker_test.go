@@ -26,13 +26,13 @@ type stallingStore struct {
 	stall atomic.Bool
 }
 
-func (s *stallingStore) Draw(ctx context.Context, in activitydb.DrawInput, raffle func(tx *sql.Tx, r sqldb.Route, p activity.Partake) error) (activity.Partake, error) {
+func (s *stallingStore) Draw(ctx context.Context, in activitydb.DrawInput, raffle func(tx *sql.Tx, r sqldb.Route, p activity.Partake, w *sqldb.Batch) error) (activity.Partake, error) {
 	if s.stall.Load() {
 		<-ctx.Done()
 		return activity.Partake{}, fmt.Errorf("partake: begin transaction: %w", ctx.Err())
 	}
 	p := activity.Partake{Order: activity.RaffleOrder{OrderID: in.OrderID}, TotalUsed: 1, TodayUsed: 1}
-	return p, raffle(nil, sqldb.Route{}, p)
+	return p, raffle(nil, sqldb.Route{}, p, &sqldb.Batch{})
 }
 
 type fixedEngine struct{}
@@ -47,11 +47,11 @@ func (fixedEngine) SimulateOutcomes(context.Context, strategy.SimulationRequest)
 
 type nopRecords struct{}
 
-func (nopRecords) InsertTx(context.Context, *sql.Tx, sqldb.Route, award.Record) error { return nil }
+func (nopRecords) AddInsert(*sqldb.Batch, sqldb.Route, award.Record) {}
 
 type nopTasks struct{}
 
-func (nopTasks) InsertTx(context.Context, *sql.Tx, sqldb.Route, outbox.Task) error { return nil }
+func (nopTasks) AddInsert(*sqldb.Batch, sqldb.Route, outbox.Task) {}
 
 type nopRelay struct{}
 

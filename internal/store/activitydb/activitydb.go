@@ -6,8 +6,9 @@
 // changes a user's quota rows touches the account row first (a locking read in a
 // draw, the upsert in a quota order), so that on MySQL two of them for the same
 // user and activity serialise on that row, and lock rows in one order:
-// raffle_activity_order → raffle_activity_account → month row → day row →
-// user_raffle_order. Day and month rows are looked up with plain reads under that
+// raffle_activity_order → raffle_activity_account → (a draw: the new
+// user_raffle_order row, which no other transaction can know yet) → month row →
+// day row → user_raffle_order. Day and month rows are looked up with plain reads under that
 // lock and created by INSERT, never probed by a locking read or UPDATE of a
 // missing key, so that InnoDB takes no gap locks (which would make two users'
 // first draws of a day deadlock on a shared gap). On SQLite the single writer
@@ -125,13 +126,20 @@ type DrawInput struct {
 //     total surplus (no account → activity.ErrTotalQuota), the month row's and
 //     the day row's surplus (activity.ErrMonthQuota, activity.ErrDayQuota; the
 //     rows are created from the account's per-month and per-day quota when
-//     missing) are each decremented by one and a raffle order is inserted in
-//     state create with in.OrderID;
-//  3. raffle is called with the transaction, the user's route and the partake
-//     (TotalUsed, TodayUsed counting this draw): it runs the engine and writes
-//     the award record and the outbox task with tx;
-//  4. the order is marked used (0 rows → activity.ErrOrderUsed), and the
+//     missing) are each decremented by one and a raffle order is inserted with
+//     in.OrderID, directly in state used (the same transaction records its
+//     award, so the order is never seen unused);
+//  3. raffle is called with the transaction, the user's route, the partake
+//     (TotalUsed, TodayUsed counting this draw) and a batch: it runs the engine
+//     and adds the award record and the outbox task to the batch (reads and
+//     locks it needs on the way, such as stock fences, go through tx);
+//  4. a reused order is marked used (0 rows → activity.ErrOrderUsed) in the
+//     same batch, the batch runs (one round trip on MySQL), and the
 //     transaction commits.
+//
+// On MySQL a draw that finds its period rows costs six round trips: begin,
+// the account lock with the reads under it, the order with the surpluses, a
+// stock fence when the raffle takes stock, the batch, commit.
 //
 // Any error, raffle's included, rolls everything back and is returned wrapped
 // (errors.Is works). The returned Partake's order is in state used.
@@ -143,13 +151,13 @@ type DrawInput struct {
 // id (the reused order, or in.OrderID), so a raffle that took award stock may
 // remember its result by order id and reuse it instead of taking stock again. A
 // unit taken by an attempt that rolled back and is not reused is lost:
-// undersell, never oversell. raffle must write through tx only, never through
+// undersell, never oversell. raffle must write through tx or the batch only, never through
 // the shard's pools (with SQLite, the one writer connection is tx's: using
 // Write() there waits forever).
 //
 // An empty UserID or OrderID or a non-positive activity id returns
 // activity.ErrInvalid.
-func (s *Store) Draw(ctx context.Context, in DrawInput, raffle func(tx *sql.Tx, r sqldb.Route, p activity.Partake) error) (activity.Partake, error) {
+func (s *Store) Draw(ctx context.Context, in DrawInput, raffle func(tx *sql.Tx, r sqldb.Route, p activity.Partake, w *sqldb.Batch) error) (activity.Partake, error) {
 	if in.UserID == "" || in.OrderID == "" || in.Activity.ID <= 0 {
 		return activity.Partake{}, fmt.Errorf("draw: user[%s] activity[%d] order[%s]: %w", in.UserID, in.Activity.ID, in.OrderID, activity.ErrInvalid)
 	}
@@ -161,16 +169,20 @@ func (s *Store) Draw(ctx context.Context, in DrawInput, raffle func(tx *sql.Tx, 
 		if err != nil {
 			return err
 		}
-		if err := raffle(tx, r, p); err != nil {
+		var w sqldb.Batch
+		if err := raffle(tx, r, p, &w); err != nil {
 			return err
 		}
-		res, err := t.exec(r.SQL(qMarkUsed), in.Now.UnixMilli(), in.UserID, p.Order.OrderID)
-		if err != nil {
-			return fmt.Errorf("mark order[%s] used: %w", p.Order.OrderID, err)
+		// A new order was inserted already used; a reused one is marked used
+		// here, last in the batch, so that the batch's row count is its own.
+		if p.Reused {
+			w.Add("mark order["+p.Order.OrderID+"] used", r.SQL(qMarkUsed), in.Now.UnixMilli(), in.UserID, p.Order.OrderID)
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("mark order[%s] used: %w", p.Order.OrderID, err)
-		} else if n == 0 {
+		n, err := t.h.ExecBatchTx(ctx, tx, &w)
+		if err != nil {
+			return err
+		}
+		if p.Reused && n == 0 {
 			return fmt.Errorf("mark order[%s] used: %w", p.Order.OrderID, activity.ErrOrderUsed)
 		}
 		p.Order.State = activity.RaffleOrderUsed
@@ -254,18 +266,11 @@ type periodRow struct {
 // partake is steps 1–2 of Draw.
 func (s *Store) partake(t stmtTx, r sqldb.Route, in DrawInput) (activity.Partake, error) {
 	user, act := in.UserID, in.Activity.ID
-	var acc accountRow
-	err := t.queryRow(r.SQL(s.q.lockAccount), user, act).Scan(&acc.total, &acc.totalSurplus, &acc.day, &acc.month)
-	hasAccount := err == nil
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return activity.Partake{}, fmt.Errorf("lock account: %w", err)
-	}
-
-	o := activity.RaffleOrder{UserID: user, ActivityID: act, State: activity.RaffleOrderCreate}
-	month, day, unused, err := partakeRead(t, r, s.q.partakeRead, user, act, in.Month, in.Day)
+	acc, hasAccount, month, day, unused, err := s.partakeReads(t, r, in)
 	if err != nil {
 		return activity.Partake{}, err
 	}
+	o := activity.RaffleOrder{UserID: user, ActivityID: act, State: activity.RaffleOrderCreate}
 	if unused.OrderID != "" {
 		o.ActivityName, o.StrategyID, o.OrderID, o.OrderTime = unused.ActivityName, unused.StrategyID, unused.OrderID, unused.OrderTime
 		p := activity.Partake{Order: o, Reused: true}
@@ -295,19 +300,19 @@ func (s *Store) partake(t stmtTx, r sqldb.Route, in DrawInput) (activity.Partake
 		return activity.Partake{}, fmt.Errorf("day[%s]: %w", in.Day, activity.ErrDayQuota)
 	}
 
+	// The order is inserted in state used: the transaction that creates it
+	// also records its award (Draw), so no one ever sees it unused.
 	now := in.Now.UnixMilli()
-	if err := s.take(t, r, in, now, monthFound, dayFound, month.count, day.count); err != nil {
-		return activity.Partake{}, err
-	}
-
 	o.ActivityName, o.StrategyID, o.OrderID, o.OrderTime = in.Activity.Name, in.Activity.StrategyID, in.OrderID, time.UnixMilli(now)
-	_, err = t.exec(r.SQL(qInsertRaffleOrder), user, act, o.ActivityName, o.StrategyID, o.OrderID, now,
-		string(activity.RaffleOrderCreate), now, now)
-	if err != nil {
-		if s.db.Dialect().IsDuplicate(err) {
+	var w sqldb.Batch
+	w.Add("insert raffle order["+o.OrderID+"]", r.SQL(qInsertRaffleOrder), user, act, o.ActivityName, o.StrategyID, o.OrderID, now,
+		string(activity.RaffleOrderUsed), now, now)
+	if err := s.take(t, r, in, now, monthFound, dayFound, month.count, day.count, &w); err != nil {
+		var batch *sqldb.BatchError
+		if errors.As(err, &batch) && s.db.Dialect().IsDuplicate(err) { // the order's id is taken
 			err = fmt.Errorf("%w: %w: %w", activity.ErrDuplicate, sqldb.ErrDuplicate, err)
 		}
-		return activity.Partake{}, fmt.Errorf("insert raffle order[%s]: %w", o.OrderID, err)
+		return activity.Partake{}, err
 	}
 	return activity.Partake{
 		Order:     o,
@@ -316,25 +321,70 @@ func (s *Store) partake(t stmtTx, r sqldb.Route, in DrawInput) (activity.Partake
 	}, nil
 }
 
+// partakeReads locks the account row (a locking read on MySQL) and then reads
+// the month and day rows and the user's oldest unused raffle order
+// (queries.partakeRead) under that lock: on MySQL both statements go in one
+// round trip, the server running them in that order.
+func (s *Store) partakeReads(t stmtTx, r sqldb.Route, in DrawInput) (acc accountRow, hasAccount bool, m, d periodRow, o activity.RaffleOrder, err error) {
+	user, act := in.UserID, in.Activity.ID
+	lock, read := r.SQL(s.q.lockAccount), r.SQL(s.q.partakeRead)
+	readArgs := []any{user, act, in.Month, user, act, in.Day, user, act}
+	rows, multi, err := t.h.QueryMultiTx(t.ctx, t.tx, []string{lock, read}, append([]any{user, act}, readArgs...)...)
+	if err != nil {
+		return acc, false, m, d, o, fmt.Errorf("lock account, read month[%s] day[%s] unused order: %w", in.Month, in.Day, err)
+	}
+	if !multi {
+		err := t.queryRow(lock, user, act).Scan(&acc.total, &acc.totalSurplus, &acc.day, &acc.month)
+		hasAccount = err == nil
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return acc, false, m, d, o, fmt.Errorf("lock account: %w", err)
+		}
+		if rows, err = t.QueryContext(t.ctx, read, readArgs...); err != nil {
+			return acc, false, m, d, o, fmt.Errorf("read month[%s] day[%s] unused order: %w", in.Month, in.Day, err)
+		}
+		m, d, o, err = scanPartakeRead(rows, in.Month, in.Day)
+		return acc, hasAccount, m, d, o, err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		if err := rows.Scan(&acc.total, &acc.totalSurplus, &acc.day, &acc.month); err != nil {
+			return acc, false, m, d, o, fmt.Errorf("lock account: %w", err)
+		}
+		hasAccount = true
+	}
+	// Drain the account's result set (at most one row), then move on.
+	for rows.Next() {
+	}
+	if !rows.NextResultSet() {
+		if err := rows.Err(); err != nil {
+			return acc, false, m, d, o, fmt.Errorf("lock account: %w", err)
+		}
+		return acc, false, m, d, o, fmt.Errorf("read month[%s] day[%s] unused order: no result set", in.Month, in.Day)
+	}
+	m, d, o, err = scanPartakeRead(rows, in.Month, in.Day)
+	return acc, hasAccount, m, d, o, err
+}
+
 // take decrements the total, month and day surpluses by one (creating the
 // month and day rows with quotas monthCount and dayCount, less the draw, when
-// they were not found). On MySQL, when both rows exist, one multi-table UPDATE
-// does it; if it changes nothing (a surplus ran out since it was read), the
-// per-row statements below run to tell which quota is exhausted.
-func (s *Store) take(t stmtTx, r sqldb.Route, in DrawInput, now int64, monthFound, dayFound bool, monthCount, dayCount int64) error {
+// they were not found) and runs w (the raffle order's insert) with them. On
+// MySQL, when both rows exist, one multi-table UPDATE does it, sent with w in
+// one round trip; if it changes nothing (a surplus ran out since it was
+// read), the per-row statements below run to tell which quota is exhausted.
+func (s *Store) take(t stmtTx, r sqldb.Route, in DrawInput, now int64, monthFound, dayFound bool, monthCount, dayCount int64, w *sqldb.Batch) error {
 	user, act := in.UserID, in.Activity.ID
 	if monthFound && dayFound && s.db.Dialect().Name() == sqldb.DriverMySQL {
-		res, err := t.exec(r.SQL(qTakeAllMySQL), now, now, now, user, act, in.Month, in.Day)
+		w.Add("take total, month["+in.Month+"], day["+in.Day+"]", r.SQL(qTakeAllMySQL), now, now, now, user, act, in.Month, in.Day)
+		n, err := t.h.ExecBatchTx(t.ctx, t.tx, w)
 		if err != nil {
-			return fmt.Errorf("take total, month[%s], day[%s]: %w", in.Month, in.Day, err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return fmt.Errorf("take total, month[%s], day[%s]: %w", in.Month, in.Day, err)
+			return err
 		}
 		if n > 0 {
 			return nil
 		}
+	}
+	if _, err := t.h.ExecBatchTx(t.ctx, t.tx, w); err != nil {
+		return err
 	}
 	if err := t.mustUpdate(r.SQL(qTakeTotal), activity.ErrTotalQuota, now, user, act); err != nil {
 		return fmt.Errorf("take total: %w", err)
@@ -359,13 +409,10 @@ func (s *Store) take(t stmtTx, r sqldb.Route, in DrawInput, now int64, monthFoun
 	return nil
 }
 
-// partakeRead reads query (queries.partakeRead): the month and day rows and the user's
-// oldest unused raffle order (zero OrderID: none).
-func partakeRead(t stmtTx, r sqldb.Route, query, user string, act int64, month, day string) (m, d periodRow, o activity.RaffleOrder, err error) {
-	rows, err := t.QueryContext(t.ctx, r.SQL(query), user, act, month, user, act, day, user, act)
-	if err != nil {
-		return m, d, o, fmt.Errorf("read month[%s] day[%s] unused order: %w", month, day, err)
-	}
+// scanPartakeRead reads the rows of queries.partakeRead: the month and day
+// rows and the user's oldest unused raffle order (zero OrderID: none). It
+// closes rows.
+func scanPartakeRead(rows *sql.Rows, month, day string) (m, d periodRow, o activity.RaffleOrder, err error) {
 	defer rows.Close()
 	for rows.Next() {
 		var kind int

@@ -5,16 +5,23 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/bigmarket/bigmarket/internal/activity"
 	"github.com/bigmarket/bigmarket/internal/award"
 	"github.com/bigmarket/bigmarket/internal/idgen"
 	"github.com/bigmarket/bigmarket/internal/money"
+	"github.com/bigmarket/bigmarket/internal/outbox"
 	"github.com/bigmarket/bigmarket/internal/store/activitydb"
 	"github.com/bigmarket/bigmarket/internal/store/awarddb"
+	"github.com/bigmarket/bigmarket/internal/store/outboxdb"
 	"github.com/bigmarket/bigmarket/internal/store/sqldb"
 	"github.com/bigmarket/bigmarket/internal/store/sqldb/sqldbtest"
 )
@@ -36,9 +43,9 @@ func newFixture(t *testing.T, db *sqldb.DB) *fixture {
 	return &fixture{t: t, db: db, s: activitydb.New(db), ids: idgen.New(nil)}
 }
 
-func noRaffle(*sql.Tx, sqldb.Route, activity.Partake) error { return nil }
+func noRaffle(*sql.Tx, sqldb.Route, activity.Partake, *sqldb.Batch) error { return nil }
 
-func (f *fixture) drawWith(user string, now time.Time, raffle func(*sql.Tx, sqldb.Route, activity.Partake) error) (activity.Partake, error) {
+func (f *fixture) drawWith(user string, now time.Time, raffle func(*sql.Tx, sqldb.Route, activity.Partake, *sqldb.Batch) error) (activity.Partake, error) {
 	return f.s.Draw(context.Background(), activitydb.DrawInput{
 		UserID:   user,
 		Activity: testAct,
@@ -205,7 +212,7 @@ func TestDrawProgressAndRollback(t *testing.T) {
 			check := func(now time.Time, wantTotal, wantToday int64) {
 				t.Helper()
 				seen := 0
-				p, err := f.drawWith("u-progress", now, func(tx *sql.Tx, r sqldb.Route, p activity.Partake) error {
+				p, err := f.drawWith("u-progress", now, func(tx *sql.Tx, r sqldb.Route, p activity.Partake, _ *sqldb.Batch) error {
 					seen++
 					if p.TotalUsed != wantTotal || p.TodayUsed != wantToday || p.Reused {
 						return fmt.Errorf("raffle saw %+v, want total %d today %d", p, wantTotal, wantToday)
@@ -249,7 +256,7 @@ func TestDrawProgressAndRollback(t *testing.T) {
 			records := awarddb.New(db)
 			f.grant("g-rollback", "u-rollback", 10, 3, 10, t0)
 			boom := errors.New("boom")
-			_, err := f.drawWith("u-rollback", t0, func(tx *sql.Tx, r sqldb.Route, p activity.Partake) error {
+			_, err := f.drawWith("u-rollback", t0, func(tx *sql.Tx, r sqldb.Route, p activity.Partake, _ *sqldb.Batch) error {
 				rec := award.Record{UserID: "u-rollback", ActivityID: testAct.ID, StrategyID: testAct.StrategyID,
 					OrderID: p.Order.OrderID, AwardID: 101, State: award.RecordCreate, Time: t0}
 				if err := records.InsertTx(ctx, tx, r, rec); err != nil {
@@ -272,7 +279,7 @@ func TestDrawProgressAndRollback(t *testing.T) {
 			if _, err := f.draw("u-rollback", t0); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.drawWith("u-rollback", t0, func(*sql.Tx, sqldb.Route, activity.Partake) error { return boom }); !errors.Is(err, boom) {
+			if _, err := f.drawWith("u-rollback", t0, func(*sql.Tx, sqldb.Route, activity.Partake, *sqldb.Batch) error { return boom }); !errors.Is(err, boom) {
 				t.Fatalf("draw: err = %v, want boom", err)
 			}
 			f.wantAccount("u-rollback", t0, activity.Account{TotalCount: 10, TotalSurplus: 9, DayCount: 3, DaySurplus: 2, MonthCount: 10, MonthSurplus: 9})
@@ -295,7 +302,7 @@ func TestDrawProgressAndRollback(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := f.account(user, t0)
-			p, err := f.drawWith(user, t0, func(_ *sql.Tx, _ sqldb.Route, p activity.Partake) error {
+			p, err := f.drawWith(user, t0, func(_ *sql.Tx, _ sqldb.Route, p activity.Partake, _ *sqldb.Batch) error {
 				if !p.Reused || p.Order.OrderID != "hand-made-order" || p.TotalUsed != 1 || p.TodayUsed != 1 {
 					return fmt.Errorf("raffle saw %+v", p)
 				}
@@ -319,7 +326,18 @@ func TestDrawProgressAndRollback(t *testing.T) {
 			f := newFixture(t, db)
 			user := "u-used"
 			f.grant("g-used", user, 10, 3, 10, t0)
-			_, err := f.drawWith(user, t0, func(tx *sql.Tx, r sqldb.Route, p activity.Partake) error {
+			r := db.Route(user)
+			ms := t0.Add(-time.Hour).UnixMilli()
+			_, err := db.Shard(r.Shard).Write().ExecContext(ctx, r.SQL(`INSERT INTO user_raffle_order{{suffix}}
+				(user_id, activity_id, activity_name, strategy_id, order_id, order_time, order_state, create_time, update_time)
+				VALUES (?, ?, ?, ?, ?, ?, 'create', ?, ?)`), user, testAct.ID, testAct.Name, testAct.StrategyID, "left-unused", ms, ms, ms)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = f.drawWith(user, t0, func(tx *sql.Tx, r sqldb.Route, p activity.Partake, _ *sqldb.Batch) error {
+				if !p.Reused {
+					return fmt.Errorf("raffle saw %+v, want the unused order", p)
+				}
 				// Something else used the order within the transaction.
 				_, err := tx.ExecContext(ctx, r.SQL(`UPDATE user_raffle_order{{suffix}} SET order_state = 'used' WHERE order_id = ?`), p.Order.OrderID)
 				return err
@@ -329,7 +347,153 @@ func TestDrawProgressAndRollback(t *testing.T) {
 			}
 			f.wantAccount(user, t0, activity.Account{TotalCount: 10, TotalSurplus: 10, DayCount: 3, DaySurplus: 3, MonthCount: 10, MonthSurplus: 10})
 		})
+
+		t.Run("a failing batch rolls back the whole draw", func(t *testing.T) {
+			f := newFixture(t, db)
+			records := awarddb.New(db)
+			user := "u-batch"
+			f.grant("g-batch", user, 10, 3, 10, t0)
+			if _, err := f.draw(user, t0); err != nil { // the period rows exist now
+				t.Fatal(err)
+			}
+			before := f.account(user, t0)
+			_, err := f.drawWith(user, t0, func(tx *sql.Tx, r sqldb.Route, p activity.Partake, w *sqldb.Batch) error {
+				rec := award.Record{UserID: user, ActivityID: testAct.ID, StrategyID: testAct.StrategyID,
+					OrderID: p.Order.OrderID, AwardID: 101, State: award.RecordCreate, Time: t0}
+				records.AddInsert(w, r, rec)
+				records.AddInsert(w, r, rec) // the same order twice: a duplicate key
+				return nil
+			})
+			if !db.Dialect().IsDuplicate(err) {
+				t.Fatalf("draw: err = %v, want a duplicate key", err)
+			}
+			f.wantAccount(user, t0, before)
+			orders, err := f.s.RaffleOrdersByUser(ctx, user, 10)
+			if err != nil || len(orders) != 1 {
+				t.Fatalf("orders: %+v, %v; want only the first draw's", orders, err)
+			}
+			r := db.Route(user)
+			var n int
+			if err := db.Shard(r.Shard).Read().QueryRowContext(ctx, r.SQL(`SELECT COUNT(*) FROM user_award_record{{suffix}} WHERE user_id = ?`), user).Scan(&n); err != nil || n != 0 {
+				t.Fatalf("award records of %s: %d, %v; want 0", user, n, err)
+			}
+		})
 	})
+}
+
+// TestDrawRoundTripsMySQL counts the requests a draw sends to MySQL (commands
+// seen by a proxy between the store and the server): a draw that finds its
+// period rows and records an award and a task sends five (begin, the account
+// lock with the reads under it, the order with the surpluses, the award record
+// with the task, commit; a raffle that takes stock adds its fence hold).
+func TestDrawRoundTripsMySQL(t *testing.T) {
+	ctx := context.Background()
+	cfg := sqldbtest.MySQLConfig(t, 1, 1)
+	dsn, err := mysql.ParseDSN(cfg.ShardDSNs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newCommandCounter(t, dsn.Addr)
+	dsn.Addr = proxy.addr
+	cfg.ShardDSNs[0] = dsn.FormatDSN()
+	db := sqldbtest.OpenConfig(t, cfg)
+	f := newFixture(t, db)
+	records, tasks := awarddb.New(db), outboxdb.New(db)
+	user := "u-trips"
+	f.grant("g-trips", user, 10, 3, 10, t0)
+	if _, err := f.draw(user, t0); err != nil { // the period rows exist now
+		t.Fatal(err)
+	}
+	before := proxy.commands.Load()
+	_, err = f.drawWith(user, t0, func(tx *sql.Tx, r sqldb.Route, p activity.Partake, w *sqldb.Batch) error {
+		records.AddInsert(w, r, award.Record{UserID: user, ActivityID: testAct.ID, StrategyID: testAct.StrategyID,
+			OrderID: p.Order.OrderID, AwardID: 101, State: award.RecordCreate, Time: t0})
+		task, err := outbox.New(user, outbox.TopicSendAward, "trip-task", map[string]string{"orderId": p.Order.OrderID}, t0)
+		if err != nil {
+			return err
+		}
+		tasks.AddInsert(w, r, task)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := proxy.commands.Load() - before; got != 5 {
+		t.Fatalf("a draw sent %d requests, want 5 (begin, lock+reads, order+surpluses, award record+task, commit)", got)
+	}
+	var n int
+	r := db.Route(user)
+	if err := db.Shard(r.Shard).Read().QueryRowContext(ctx, r.SQL(`SELECT COUNT(*) FROM user_award_record{{suffix}} WHERE user_id = ?`), user).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("award records of %s: %d, %v; want 1", user, n, err)
+	}
+}
+
+// commandCounter is a TCP proxy to a MySQL server that counts the commands
+// clients send: packets with sequence number 0 (each command starts one; the
+// handshake's client packet has sequence 1).
+type commandCounter struct {
+	addr, target string
+	commands     atomic.Int64
+}
+
+func newCommandCounter(t *testing.T, target string) *commandCounter {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &commandCounter{addr: ln.Addr().String(), target: target}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, conn := range conns {
+			conn.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	wg.Go(func() {
+		for {
+			client, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			server, err := net.Dial("tcp", c.target)
+			if err != nil {
+				client.Close()
+				continue
+			}
+			mu.Lock()
+			conns = append(conns, client, server)
+			mu.Unlock()
+			wg.Go(func() { io.Copy(client, server); client.Close() })
+			wg.Go(func() { c.count(server, client); server.Close() })
+		}
+	})
+	return c
+}
+
+// count copies MySQL packets from client to server, counting commands.
+func (c *commandCounter) count(server io.Writer, client io.Reader) {
+	var head [4]byte
+	for {
+		if _, err := io.ReadFull(client, head[:]); err != nil {
+			return
+		}
+		n := int64(head[0]) | int64(head[1])<<8 | int64(head[2])<<16
+		if head[3] == 0 {
+			c.commands.Add(1)
+		}
+		if _, err := server.Write(head[:]); err != nil {
+			return
+		}
+		if _, err := io.CopyN(server, client, n); err != nil {
+			return
+		}
+	}
 }
 
 func TestAddQuota(t *testing.T) {

@@ -70,14 +70,27 @@ func (s *Store) InsertTx(ctx context.Context, tx *sql.Tx, r sqldb.Route, rec awa
 	return s.insert(ctx, txExecer{h: s.db.Shard(r.Shard), tx: tx}, r, rec)
 }
 
-func (s *Store) insert(ctx context.Context, ex execer, r sqldb.Route, rec award.Record) error {
+// AddInsert adds the insert of rec to w, a batch of a transaction the caller
+// runs on rec.UserID's shard (r is the user's route) and runs with
+// sqldb.Handle.ExecBatchTx: the record then reaches the database in the same
+// round trip as the statements around it. A record whose order id is stored
+// makes the batch fail with an error that sqldb.Dialect.IsDuplicate reports.
+func (s *Store) AddInsert(w *sqldb.Batch, r sqldb.Route, rec award.Record) {
+	w.Add("insert award record: user["+rec.UserID+"] order["+rec.OrderID+"]", r.SQL(qInsert), insertArgs(rec)...)
+}
+
+func insertArgs(rec award.Record) []any {
 	ms := rec.Time.UnixMilli()
 	taken := 0
 	if rec.StockTaken {
 		taken = 1
 	}
-	_, err := ex.ExecContext(ctx, r.SQL(qInsert), rec.UserID, rec.ActivityID, rec.StrategyID, rec.OrderID, rec.AwardID,
-		rec.AwardTitle, rec.AwardConfig, rec.Amount.Cents(), taken, ms, string(rec.State), ms, ms)
+	return []any{rec.UserID, rec.ActivityID, rec.StrategyID, rec.OrderID, rec.AwardID,
+		rec.AwardTitle, rec.AwardConfig, rec.Amount.Cents(), taken, ms, string(rec.State), ms, ms}
+}
+
+func (s *Store) insert(ctx context.Context, ex execer, r sqldb.Route, rec award.Record) error {
+	_, err := ex.ExecContext(ctx, r.SQL(qInsert), insertArgs(rec)...)
 	if err != nil {
 		if s.db.Dialect().IsDuplicate(err) {
 			err = fmt.Errorf("%w: %w", sqldb.ErrDuplicate, err)

@@ -75,8 +75,8 @@ var ErrNoFence = errors.New("fencedb: no stock fence row")
 // returns its generation. Call it before taking stock from key and keep tx
 // open until the fact the take pays for is written: the lock lasts until tx
 // ends. A key without a row returns an error wrapping ErrNoFence.
-func (s *Store) Hold(ctx context.Context, tx *sql.Tx, _ sqldb.Route, key string) (int64, error) {
-	gen, err := s.read(ctx, tx, key)
+func (s *Store) Hold(ctx context.Context, tx *sql.Tx, r sqldb.Route, key string) (int64, error) {
+	gen, err := s.read(ctx, s.db.Shard(r.Shard), tx, key)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = ErrNoFence
 	}
@@ -93,9 +93,11 @@ func (s *Store) Ensure(ctx context.Context, key string) error {
 	return s.each(ctx, key, s.ensure, "ensure")
 }
 
-func (s *Store) read(ctx context.Context, tx *sql.Tx, key string) (int64, error) {
+// read reads key's generation in tx, a write transaction on h, through h's
+// prepared statements (SQLite parses it only once).
+func (s *Store) read(ctx context.Context, h *sqldb.Handle, tx *sql.Tx, key string) (int64, error) {
 	var gen int64
-	err := tx.QueryRowContext(ctx, s.hold, key).Scan(&gen)
+	err := h.QueryRowTx(ctx, tx, s.hold, key).Scan(&gen)
 	return gen, err
 }
 

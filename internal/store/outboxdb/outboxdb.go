@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,12 +49,7 @@ const qInsert = `INSERT INTO task (user_id, topic, message_id, message, state, a
 // commits or rolls back with the fact it announces. A message id already stored
 // returns an error wrapping sqldb.ErrDuplicate.
 func (s *Store) InsertTx(ctx context.Context, tx *sql.Tx, r sqldb.Route, t outbox.Task) error {
-	state := t.State
-	if state == "" {
-		state = outbox.StateCreate
-	}
-	_, err := s.db.Shard(r.Shard).ExecTx(ctx, tx, qInsert, t.UserID, t.Topic, t.MessageID, string(t.Body), string(state), t.Attempts,
-		t.CreateTime.UnixMilli(), t.UpdateTime.UnixMilli())
+	_, err := s.db.Shard(r.Shard).ExecTx(ctx, tx, qInsert, insertArgs(t)...)
 	if err != nil {
 		if s.db.Dialect().IsDuplicate(err) {
 			err = fmt.Errorf("%w: %w", sqldb.ErrDuplicate, err)
@@ -61,6 +57,24 @@ func (s *Store) InsertTx(ctx context.Context, tx *sql.Tx, r sqldb.Route, t outbo
 		return fmt.Errorf("insert outbox task: shard[%d] topic[%s] id[%s]: %w", r.Shard, t.Topic, t.MessageID, err)
 	}
 	return nil
+}
+
+// AddInsert adds the insert of t to w, a batch of a transaction the caller
+// runs on t.UserID's shard (r is the user's route) and runs with
+// sqldb.Handle.ExecBatchTx, so that the task reaches the database in the same
+// round trip as the fact it announces. A message id already stored makes the
+// batch fail with an error that sqldb.Dialect.IsDuplicate reports.
+func (s *Store) AddInsert(w *sqldb.Batch, r sqldb.Route, t outbox.Task) {
+	w.Add("insert outbox task: shard["+strconv.Itoa(r.Shard)+"] topic["+t.Topic+"] id["+t.MessageID+"]", qInsert, insertArgs(t)...)
+}
+
+func insertArgs(t outbox.Task) []any {
+	state := t.State
+	if state == "" {
+		state = outbox.StateCreate
+	}
+	return []any{t.UserID, t.Topic, t.MessageID, string(t.Body), string(state), t.Attempts,
+		t.CreateTime.UnixMilli(), t.UpdateTime.UnixMilli()}
 }
 
 // maxMarkBatch bounds the ids of one UPDATE … IN (…) statement.

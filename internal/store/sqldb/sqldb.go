@@ -70,8 +70,10 @@ type Config struct {
 	SQLitePath string
 	// ConfigDSN is the go-sql-driver/mysql DSN of the config database, with the
 	// database name. Open turns on interpolateParams (one round trip per
-	// statement) and clientFoundRows (RowsAffected counts matched rows, as in
-	// SQLite); parseTime is not needed since times are integers.
+	// statement), multiStatements (several statements in one round trip:
+	// Handle.ExecBatchTx, Handle.QueryMultiTx) and clientFoundRows
+	// (RowsAffected counts matched rows, as in SQLite); parseTime is not needed
+	// since times are integers.
 	ConfigDSN string
 	// ShardDSNs holds one DSN per user database; N = len(ShardDSNs). It must
 	// never be reordered or shrunk once data is stored: routing depends on it.
@@ -287,6 +289,7 @@ func openMySQL(ctx context.Context, cfg Config) (*DB, error) {
 			return nil, fmt.Errorf("%w: mysql %s: DSN names no database", ErrInvalidConfig, name)
 		}
 		mc.InterpolateParams = true
+		mc.MultiStatements = true
 		mc.ClientFoundRows = true
 		conn, err := mysql.NewConnector(mc)
 		if err != nil {
