@@ -129,6 +129,8 @@ func truncate(msg string) string {
 // CreditTx applies a credit order inside a caller's transaction: creditdb.Store.
 type CreditTx interface {
 	ApplyTx(ctx context.Context, tx *sql.Tx, r sqldb.Route, o credit.Order) error
+	// AddApply adds a forward order to a transaction's batch.
+	AddApply(w *sqldb.Batch, r sqldb.Route, o credit.Order) error
 }
 
 // Deliveries is award.DeliveryStore on SQL: award records and, for credit
@@ -172,23 +174,61 @@ func (d *Deliveries) Release(ctx context.Context, userID, orderID, owner, lastEr
 	return d.records.Release(ctx, userID, orderID, owner, lastErr, now)
 }
 
+// qRecordState reads a record's state (a duplicate credit's explanation).
+const qRecordState = `SELECT award_state FROM user_award_record{{suffix}} WHERE order_id = ? AND user_id = ?`
+
 // CreditAndComplete implements award.DeliveryStore: in one transaction on
 // userID's shard it moves the record from create to completed (an error wrapping
 // award.ErrRecordState when it is not in create) and applies o (an error
 // wrapping credit.ErrDuplicate when its out_business_no is in the ledger); any
 // error rolls both back.
+//
+// A forward order and the record's change go in one batch (one request on
+// MySQL): the credit order, the account, then the record, whose row count
+// decides. A duplicate delivery therefore stops at the credit order's unique
+// key, waiting there for the first one; it then reads the record, and answers
+// award.ErrRecordState when the record left create (credit.ErrDuplicate
+// otherwise). A record in another state rolls the credit back.
 func (d *Deliveries) CreditAndComplete(ctx context.Context, userID, orderID string, o credit.Order, now time.Time) error {
 	err := d.db.InUserTx(ctx, userID, func(tx *sql.Tx, r sqldb.Route) error {
-		// The record first: a duplicate delivery waits on its row and then
-		// finds it completed, without touching the ledger.
-		ok, err := d.records.SetStateTx(ctx, tx, r, userID, orderID, award.RecordCreate, award.RecordCompleted, now)
-		if err != nil {
+		if o.TradeType != credit.Forward {
+			// The record first: a duplicate delivery waits on its row and
+			// then finds it completed, without touching the ledger.
+			ok, err := d.records.SetStateTx(ctx, tx, r, userID, orderID, award.RecordCreate, award.RecordCompleted, now)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return award.ErrRecordState
+			}
+			return d.credits.ApplyTx(ctx, tx, r, o)
+		}
+		var w sqldb.Batch
+		if err := d.credits.AddApply(&w, r, o); err != nil {
 			return err
 		}
-		if !ok {
+		w.Add("set award record state: user["+userID+"] order["+orderID+"] create→completed", r.SQL(qSetState),
+			string(award.RecordCompleted), now.UnixMilli(), orderID, userID, string(award.RecordCreate))
+		h := d.db.Shard(r.Shard)
+		n, err := h.ExecBatchTx(ctx, tx, &w)
+		if err != nil {
+			if !d.db.Dialect().IsDuplicate(err) {
+				return err
+			}
+			// Only the credit order has a unique key to break. The record's
+			// state still answers first, as when it was changed first: a
+			// record no longer in create is ErrRecordState.
+			var state string
+			serr := h.QueryRowTx(ctx, tx, r.SQL(qRecordState)+d.db.Dialect().ForUpdate(), orderID, userID).Scan(&state)
+			if errors.Is(serr, sql.ErrNoRows) || (serr == nil && state != string(award.RecordCreate)) {
+				return award.ErrRecordState
+			}
+			return fmt.Errorf("%w: %w: %w", credit.ErrDuplicate, sqldb.ErrDuplicate, err)
+		}
+		if n == 0 {
 			return award.ErrRecordState
 		}
-		return d.credits.ApplyTx(ctx, tx, r, o)
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("credit and complete award record: user[%s] order[%s]: %w", userID, orderID, err)

@@ -62,6 +62,29 @@ func (s *Store) Apply(ctx context.Context, o credit.Order) error {
 	})
 }
 
+// AddApply adds a forward order o to w, a batch of a transaction the caller
+// runs on o.UserID's shard (r is the user's route) with
+// sqldb.Handle.ExecBatchTx: the credit order's insert, then the account's
+// upsert adding o.Amount, as ApplyTx does. It returns an error wrapping
+// credit.ErrInvalidAmount or credit.ErrInvalidOrder for an invalid order, and
+// credit.ErrInvalidOrder for a reverse order (a spend needs its row count:
+// ApplyTx). An out_business_no or order id already in the ledger makes the
+// batch fail with an error that sqldb.Dialect.IsDuplicate reports.
+func (s *Store) AddApply(w *sqldb.Batch, r sqldb.Route, o credit.Order) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	if o.TradeType != credit.Forward {
+		return fmt.Errorf("apply credit order in a batch: user[%s] out_business_no[%s] type %s: forward only: %w",
+			o.UserID, o.OutBusinessNo, o.TradeType, credit.ErrInvalidOrder)
+	}
+	ms, cents := o.Time.UnixMilli(), o.Amount.Cents()
+	w.Add("insert credit order: user["+o.UserID+"] out_business_no["+o.OutBusinessNo+"]", r.SQL(qInsertOrder),
+		o.UserID, o.OrderID, o.TradeName, string(o.TradeType), cents, o.OutBusinessNo, ms, ms)
+	w.Add("add to credit account: user["+o.UserID+"]", r.SQL(s.qForward), o.UserID, cents, cents, accountOpen, ms, ms)
+	return nil
+}
+
 // ApplyTx stores o in a transaction the caller runs on o.UserID's shard (r is the
 // user's route), so that the ledger entry commits with the fact it pays for:
 // it inserts the credit order, then a forward order adds o.Amount to the total
