@@ -159,6 +159,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		NewID:          ids.Next,
 		Now:            now,
 		OnResult:       a.metrics.delivered,
+		OnDelivered:    a.metrics.deliveryLag,
 		Logger:         log,
 	})
 	if err != nil {

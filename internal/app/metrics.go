@@ -17,8 +17,14 @@ import (
 type metrics struct {
 	draws      *prometheus.CounterVec
 	deliveries *prometheus.CounterVec
+	lag        prometheus.Histogram
 	reconciles *prometheus.CounterVec
 }
+
+// deliveryLagMetric is the histogram of the time from a draw to its award's
+// delivery (bigmarket loadtest reads it to wait for every award and report
+// the lag).
+const deliveryLagMetric = "bigmarket_award_delivery_lag_seconds"
 
 func newMetrics(reg *prometheus.Registry, a *App) *metrics {
 	m := &metrics{
@@ -30,12 +36,17 @@ func newMetrics(reg *prometheus.Registry, a *App) *metrics {
 			Name: "bigmarket_award_deliveries_total",
 			Help: "Award deliveries by outcome (credited, webhook, webhook_queued, pending_manual, already_done, config_error, error).",
 		}, []string{"outcome"}),
+		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    deliveryLagMetric,
+			Help:    "Time from a draw to its award's delivery (credited, webhook answered or kept pending_manual) by the send_award consumer.",
+			Buckets: []float64{.001, .002, .003, .005, .0075, .01, .015, .02, .03, .05, .075, .1, .15, .2, .3, .5, .75, 1, 1.5, 2, 3, 5, 7.5, 10, 15, 20, 30, 60, 120, 300},
+		}),
 		reconciles: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bigmarket_reconciler_records_total",
 			Help: "Unfinished award records and rebate orders taken by the reconciler, by kind (award, rebate) and outcome (redelivered, pending_manual, failed, error, skipped).",
 		}, []string{"kind", "outcome"}),
 	}
-	reg.MustRegister(m.draws, m.deliveries, m.reconciles, &stateCollector{app: a})
+	reg.MustRegister(m.draws, m.deliveries, m.lag, m.reconciles, &stateCollector{app: a})
 	relayStat := func(name, help string, f func(outbox.RelayStats) int64) {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
 			func() float64 { return float64(f(a.relay.Stats())) }))
@@ -52,6 +63,10 @@ func (m *metrics) drew(strategyID, awardID int64) {
 
 func (m *metrics) delivered(o award.Outcome, _ award.SendAward, _ error) {
 	m.deliveries.WithLabelValues(string(o)).Inc()
+}
+
+func (m *metrics) deliveryLag(_ award.Outcome, lag time.Duration) {
+	m.lag.Observe(lag.Seconds())
 }
 
 func (m *metrics) reconciled(kind string, o reconcile.Outcome) {

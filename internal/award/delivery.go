@@ -158,6 +158,13 @@ type DelivererConfig struct {
 	// OnResult, when not nil, is called after every message with its outcome
 	// and error (nil unless OutcomeConfigError or OutcomeError), for metrics.
 	OnResult func(Outcome, SendAward, error)
+	// OnDelivered, when not nil, is called after Handle brought a message's
+	// award to a final state (OutcomeCredited, OutcomePendingManual,
+	// OutcomeWebhook) with the time since the message was created, that is
+	// since the draw that wrote it (the envelope's timestamp), for the
+	// delivery lag metric. Webhook awards handed to the workers are not
+	// reported.
+	OnDelivered func(Outcome, time.Duration)
 	// Logger receives failures. Nil means discard.
 	Logger *slog.Logger
 }
@@ -351,11 +358,18 @@ func (d *Deliverer) work() {
 // it after its last attempt (the reconciler then finds the record).
 func (d *Deliverer) Handle(ctx context.Context, m bus.Message) error {
 	var sa SendAward
-	if _, _, err := bus.DecodeEnvelope(m.Body, &sa); err != nil {
+	_, ts, err := bus.DecodeEnvelope(m.Body, &sa)
+	if err != nil {
 		d.result(OutcomeError, sa, err)
 		return fmt.Errorf("deliver award: message[%s]: %w", m.ID, err)
 	}
 	out, err := d.run(ctx, sa, true)
+	switch out {
+	case OutcomeCredited, OutcomePendingManual, OutcomeWebhook:
+		if d.cfg.OnDelivered != nil {
+			d.cfg.OnDelivered(out, d.cfg.Now().Sub(time.UnixMilli(ts)))
+		}
+	}
 	if out == OutcomeConfigError {
 		d.log.Error("award config unusable; record kept pending_manual for an operator",
 			"user", sa.UserID, "order", sa.OrderID, "award", sa.AwardID, "err", err)

@@ -419,3 +419,43 @@ func TestSignature(t *testing.T) {
 		t.Fatalf("signature %s does not verify as it should", sig)
 	}
 }
+
+func TestHandleReportsDeliveryLag(t *testing.T) {
+	db := sqldbtest.OpenSQLite(t)
+	f := newFixture(db)
+	type lag struct {
+		out award.Outcome
+		d   time.Duration
+	}
+	var got []lag
+	var mu sync.Mutex
+	d := f.deliverer(t, award.DelivererConfig{
+		Now: func() time.Time { return t0.Add(1500 * time.Millisecond) },
+		OnDelivered: func(o award.Outcome, d time.Duration) {
+			mu.Lock()
+			got = append(got, lag{o, d})
+			mu.Unlock()
+		},
+	})
+	handle := func(sa award.SendAward, drawn time.Time) {
+		t.Helper()
+		body, err := bus.NewEnvelope("m-"+sa.OrderID, drawn, sa)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Handle(context.Background(), bus.Message{Topic: "send_award", ID: "m-" + sa.OrderID, Body: body}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	credited := f.won(t, "lag", "order-lag-1", award.KeyCreditRandom, "12.50")
+	handle(credited, t0)
+	manual := f.won(t, "lag", "order-lag-2", "openai_model", "gpt-4")
+	handle(manual, t0.Add(time.Second))
+	handle(credited, t0) // a duplicate message: already done, not a delivery
+	want := []lag{{award.OutcomeCredited, 1500 * time.Millisecond}, {award.OutcomePendingManual, 500 * time.Millisecond}}
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("delivery lags %v, want %v", got, want)
+	}
+}
