@@ -22,6 +22,8 @@ func cmdLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	fs.StringVar(&cfg.AdminToken, "admin-token", getenv("BIGMARKET_ADMIN_TOKEN"), "admin token (default $BIGMARKET_ADMIN_TOKEN)")
 	fs.Int64Var(&cfg.GrantQuota, "grant", 0, "draws granted to each user first (0: enough for the run; negative: no grants)")
 	fs.BoolVar(&cfg.CheckStock, "check-stock", true, "check awards issued ≤ stock afterwards")
+	fs.DurationVar(&cfg.DeliveryWait, "delivery-wait", loadtest.DefaultDeliveryWait, "wait this long after the run for every award to be delivered, reporting the delivery lag (negative, e.g. -1s: do not)")
+	fs.StringVar(&cfg.MetricsURL, "metrics-url", "", "the server's metrics page (default: <url>/metrics)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

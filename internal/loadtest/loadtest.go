@@ -43,6 +43,8 @@ const (
 	DefaultDuration    = 10 * time.Second
 	DefaultGrantQuota  = 1_000_000
 	DefaultSettle      = time.Second
+	// DefaultDeliveryWait bounds the wait for every award to be delivered.
+	DefaultDeliveryWait = time.Minute
 	// MaxConcurrency bounds Config.Concurrency (each worker owns a 34 KiB histogram).
 	MaxConcurrency = 4096
 	// maxUserIDLen is the server's bound on user ids.
@@ -92,6 +94,14 @@ type Config struct {
 	// Settle is how long to wait after the run before checking stock, so that
 	// in-flight work lands; zero means 1s, negative means no wait.
 	Settle time.Duration
+	// DeliveryWait bounds how long Run waits after the draws for every
+	// successful draw's award to be delivered, watching the server's delivery
+	// lag histogram (bigmarket_award_delivery_lag_seconds on MetricsURL); zero
+	// means 1 minute, negative means no delivery measurement.
+	DeliveryWait time.Duration
+	// MetricsURL is the server's Prometheus metrics page (read with the admin
+	// token when one is set); empty means BaseURL + "/metrics".
+	MetricsURL string
 	// Client sends every request; nil means a client tuned for the run (keep-alive,
 	// Concurrency idle connections per host, no compression, 30s request timeout).
 	Client *http.Client
@@ -144,6 +154,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Settle == 0 {
 		c.Settle = DefaultSettle
 	}
+	if c.DeliveryWait == 0 {
+		c.DeliveryWait = DefaultDeliveryWait
+	}
+	if c.MetricsURL == "" {
+		c.MetricsURL = c.BaseURL + "/metrics"
+	}
 	if c.UserPrefix == "" {
 		c.UserPrefix = "load-" + runTag() + "-"
 	}
@@ -183,6 +199,11 @@ type Report struct {
 	MissingAward int
 	// StockCheck is the stock invariant check; nil when it was not run.
 	StockCheck *StockCheck
+	// Delivery is what the run saw of award delivery; nil when it was not
+	// measured (DeliveryWait negative, or the server exports no delivery lag:
+	// DeliveryNote says why).
+	Delivery     *Delivery
+	DeliveryNote string
 }
 
 // Throughput is a rate per second over Report.Elapsed.
@@ -269,10 +290,31 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Report, error) {
 	}
 	fmt.Fprintf(out, "drawing activity %d at %s with %d workers %s\n", c.ActivityID, c.BaseURL, c.Concurrency, bound)
 
+	var lagBefore lagSnapshot
+	var lagErr error
+	if c.DeliveryWait > 0 {
+		lagBefore, lagErr = r.readLag(ctx)
+	}
 	rep := r.drive(ctx)
 	if err := ctx.Err(); err != nil {
 		_ = rep.WriteTable(out)
 		return rep, fmt.Errorf("loadtest: run stopped after %d requests: %w", rep.Requests, err)
+	}
+	switch {
+	case c.DeliveryWait < 0:
+	case lagErr != nil:
+		rep.DeliveryNote = lagErr.Error()
+	default:
+		fmt.Fprintf(out, "waiting up to %s for %d awards to be delivered\n", c.DeliveryWait, rep.Codes[codeSuccess])
+		d, err := r.awaitDelivery(ctx, lagBefore, rep.Codes[codeSuccess])
+		if err != nil {
+			if ctx.Err() != nil {
+				_ = rep.WriteTable(out)
+				return rep, fmt.Errorf("loadtest: delivery wait: %w", err)
+			}
+			rep.DeliveryNote = err.Error()
+		}
+		rep.Delivery = d
 	}
 	var checkErr error
 	if c.CheckStock {

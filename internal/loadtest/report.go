@@ -26,6 +26,20 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	p("elapsed\t%s\t\n", r.Elapsed.Round(time.Millisecond))
 	p("latency\tp50 %s  p95 %s  p99 %s  max %s\n", fmtDur(r.P50), fmtDur(r.P95), fmtDur(r.P99), fmtDur(r.Max))
+	if d := r.Delivery; d != nil {
+		state := "all delivered"
+		if !d.Complete {
+			state = "NOT all delivered"
+		}
+		over := ""
+		if d.Over {
+			over = " (past the last bucket)"
+		}
+		p("delivery\t%d of %d\t%s %s after the run; lag p50 %s  p99 %s%s\n", d.Delivered, d.Wanted, state,
+			d.Waited.Round(time.Millisecond), fmtDur(d.P50), fmtDur(d.P99), over)
+	} else if r.DeliveryNote != "" {
+		p("delivery\tnot measured\t%s\n", r.DeliveryNote)
+	}
 
 	if len(r.Codes) > 0 {
 		p("\ncode\tcount\tmeaning\n")
