@@ -45,6 +45,12 @@ import (
 	"github.com/bigmarket/bigmarket/internal/platform/bus"
 )
 
+// DefaultPrefetch is Config.Prefetch's default: as many handlers per
+// subscription as a loaded server has draws in flight (64 connections), so
+// that deliveries, one short transaction each, keep pace with the draws. With
+// 16 they trailed by seconds (docs/PERFORMANCE.md).
+const DefaultPrefetch = 64
+
 // Config configures RabbitMQ. Only URL is required.
 type Config struct {
 	// URL is the AMQP URL, e.g. amqp://guest:guest@127.0.0.1:5672/.
@@ -56,7 +62,7 @@ type Config struct {
 	// "bigmarket.".
 	QueuePrefix string
 	// Prefetch is how many unacknowledged deliveries each subscription may hold,
-	// and how many handler goroutines serve it. Zero means 16.
+	// and how many handler goroutines serve it. Zero means DefaultPrefetch.
 	Prefetch int
 	// MaxAttempts is how many times a message is handed to a failing handler
 	// before it is parked in the .failed queue. Zero means 5.
@@ -101,7 +107,7 @@ func (c Config) withDefaults() Config {
 		c.QueuePrefix = "bigmarket."
 	}
 	if c.Prefetch <= 0 {
-		c.Prefetch = 16
+		c.Prefetch = DefaultPrefetch
 	}
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 5
