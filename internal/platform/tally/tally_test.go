@@ -318,3 +318,19 @@ func TestNewRecorderNeedsAStore(t *testing.T) {
 		t.Fatal("a recorder without a store was made")
 	}
 }
+
+// BenchmarkRecorderCount measures what a draw answer costs the request: one
+// count, from all CPUs at once.
+func BenchmarkRecorderCount(b *testing.B) {
+	r, err := tally.NewRecorder(tally.RecorderConfig{Store: tally.NewMemory(0)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			r.Count(now, "0000")
+		}
+	})
+}
