@@ -27,6 +27,7 @@ import (
 	"github.com/bigmarket/bigmarket/internal/outbox"
 	"github.com/bigmarket/bigmarket/internal/platform/bus"
 	"github.com/bigmarket/bigmarket/internal/platform/lease"
+	"github.com/bigmarket/bigmarket/internal/platform/tally"
 	"github.com/bigmarket/bigmarket/internal/rebate"
 	"github.com/bigmarket/bigmarket/internal/reconcile"
 	"github.com/bigmarket/bigmarket/internal/store/activitydb"
@@ -65,6 +66,9 @@ type App struct {
 	handler  http.Handler
 	api      *httpapi.Server
 	metrics  *metrics
+	// drawCodes counts the draw answers by code and flushes them to the
+	// shared store the console's statistics read.
+	drawCodes *tally.Recorder
 	// AdminToken is the admin bearer token in force, named "admin"; empty when
 	// only named tokens (auth.admin_tokens) are configured.
 	AdminToken string
@@ -281,6 +285,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		OnDraw:     a.metrics.drew,
 	})
 	registerOpsMetrics(reg, a, draws)
+	codes, err := drawCodeStore(a.redis, redisPrefix(cfg))
+	if err != nil {
+		return nil, err
+	}
+	if a.drawCodes, err = tally.NewRecorder(tally.RecorderConfig{Store: codes, Retention: drawCodeRetention, Now: now, Logger: log}); err != nil {
+		return nil, err
+	}
 	var pages *httpapi.Pages
 	if cfg.UI {
 		if pages, err = httpapi.NewPages(web.Dist()); err != nil {
@@ -313,14 +324,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 				},
 			},
 		},
-		Rebate:     rebateService{svc: rebateSvc},
-		Exchange:   exchangeService{svc: a.exchange},
-		Credit:     credits,
-		History:    historyService{records: records, credits: credits},
-		Activities: activityCatalog{catalog: a.catalog},
-		Ready:      a.ready,
-		Audit:      auditLog{store: auditdb.New(a.db), now: now},
-		Console:    statsService{catalog: a.catalog, engine: a.engine, stats: statsdb.New(a.db), activity: a.activity, now: now},
+		Rebate:      rebateService{svc: rebateSvc},
+		Exchange:    exchangeService{svc: a.exchange},
+		Credit:      credits,
+		History:     historyService{records: records, credits: credits},
+		Activities:  activityCatalog{catalog: a.catalog},
+		Ready:       a.ready,
+		Audit:       auditLog{store: auditdb.New(a.db), now: now},
+		Console:     statsService{catalog: a.catalog, engine: a.engine, stats: statsdb.New(a.db), activity: a.activity, codes: codes, now: now},
+		DrawAnswers: a.drawCodes,
 	})
 	a.handler = a.api
 	return a, nil
@@ -342,6 +354,7 @@ func (a *App) Start() {
 	a.wg.Go(func() { a.switches.Watch(ctx, a.cfg.ConfigPoll) })
 	a.wg.Go(func() { a.engine.RunFlusher(ctx, time.Second) })
 	a.wg.Go(func() { a.activity.RunFlusher(ctx, time.Second) })
+	a.wg.Go(func() { a.drawCodes.Run(ctx, time.Second) })
 	a.wg.Go(func() { a.retry.Run(ctx) })
 	if a.busDown {
 		a.wg.Go(func() {
@@ -396,7 +409,8 @@ func (a *App) awardKey(id int64) (award.Key, bool) {
 	return aw.Key, ok
 }
 
-// Close stops background work (stock counters are flushed once more), publishes
+// Close stops background work (stock counters and draw answer counts are
+// flushed once more), publishes
 // what the relay holds, and closes connections. It is safe to call once after New,
 // with or without Start. In embedded mode publishing means delivering: a task
 // whose consumer has not handled it within the deadline stays pending in the
@@ -412,6 +426,10 @@ func (a *App) Close() error {
 	}
 	if a.activity != nil {
 		errs = append(errs, a.activity.Flush(ctx))
+	}
+	if a.drawCodes != nil {
+		// Without Start, or after Run's own final flush (then a no-op).
+		errs = append(errs, a.drawCodes.Flush(ctx))
 	}
 	if a.relay != nil {
 		errs = append(errs, a.relay.Close(ctx))

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/bigmarket/bigmarket/internal/catalog"
 	"github.com/bigmarket/bigmarket/internal/httpapi"
 	"github.com/bigmarket/bigmarket/internal/money"
+	"github.com/bigmarket/bigmarket/internal/platform/tally"
 	"github.com/bigmarket/bigmarket/internal/store/auditdb"
 	"github.com/bigmarket/bigmarket/internal/store/statsdb"
 	"github.com/bigmarket/bigmarket/internal/strategy"
@@ -60,7 +62,10 @@ type statsService struct {
 	engine   *strategy.Engine
 	stats    *statsdb.Store
 	activity *activity.Service
-	now      func() time.Time
+	// codes holds the draw answers per minute and code (shared by the
+	// fleet).
+	codes tally.Store
+	now   func() time.Time
 }
 
 var _ httpapi.ConsoleService = statsService{}
@@ -91,6 +96,9 @@ func (s statsService) Stats(ctx context.Context) (httpapi.Stats, error) {
 	for _, md := range st.DrawsPerMinute {
 		out.DrawsPerMinute = append(out.DrawsPerMinute, httpapi.MinuteDraws{Minute: md.Minute.UnixMilli(), AwardID: md.AwardID, Count: md.Count})
 	}
+	if out.DrawCodes, out.DrawsPerSecond, err = s.drawCodes(ctx, now); err != nil {
+		return httpapi.Stats{}, err
+	}
 	for id, n := range st.AwardsToday {
 		out.AwardsToday[strconv.FormatInt(id, 10)] = n
 	}
@@ -101,6 +109,28 @@ func (s statsService) Stats(ctx context.Context) (httpapi.Stats, error) {
 		return httpapi.Stats{}, err
 	}
 	return out, nil
+}
+
+// drawCodes reads the draw answers per minute and code of the last hour
+// (the same minutes as DrawsPerMinute) and the rate per second of the last
+// full minute.
+func (s statsService) drawCodes(ctx context.Context, now time.Time) ([]httpapi.MinuteCodes, map[string]float64, error) {
+	to := tally.MinuteOf(now)
+	bs, err := s.codes.Read(ctx, to-60, to)
+	if err != nil {
+		return nil, nil, fmt.Errorf("stats: draw answers by code: %w", err)
+	}
+	out := make([]httpapi.MinuteCodes, 0, len(bs))
+	perSecond := map[string]float64{}
+	for _, b := range bs {
+		out = append(out, httpapi.MinuteCodes{Minute: b.Minute * 60_000, Counts: b.Counts})
+		if b.Minute == to-1 {
+			for code, n := range b.Counts {
+				perSecond[code] = math.Round(float64(n)*100/60) / 100
+			}
+		}
+	}
+	return out, perSecond, nil
 }
 
 // awardStock lists every award of every strategy in force with its stock.

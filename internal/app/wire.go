@@ -31,6 +31,7 @@ import (
 	"github.com/bigmarket/bigmarket/internal/platform/counter"
 	"github.com/bigmarket/bigmarket/internal/platform/ratelimit"
 	"github.com/bigmarket/bigmarket/internal/platform/redisx"
+	"github.com/bigmarket/bigmarket/internal/platform/tally"
 	"github.com/bigmarket/bigmarket/internal/store/campaigndb"
 	"github.com/bigmarket/bigmarket/internal/store/sqldb"
 	"github.com/bigmarket/bigmarket/internal/strategy"
@@ -345,4 +346,18 @@ func limiterFactory(rc redis.UniversalClient, prefix string) func(ratelimit.Conf
 		}
 		return ratelimit.NewMemory(c, ratelimit.MemoryOptions{})
 	}
+}
+
+// drawCodeRetention is how long the draw answers per minute and code are
+// kept: the console shows the last hour.
+const drawCodeRetention = 2 * time.Hour
+
+// drawCodeStore returns where the draw answers by code are shared: Redis when
+// configured (every instance of the fleet adds to the same minutes), else in
+// process (embedded mode is one instance).
+func drawCodeStore(rc redis.UniversalClient, prefix string) (tally.Store, error) {
+	if rc == nil {
+		return tally.NewMemory(drawCodeRetention), nil
+	}
+	return tally.NewRedis(rc, prefix, "drawcodes", drawCodeRetention)
 }

@@ -76,6 +76,9 @@ type Deps struct {
 	Audit AuditLog
 	// Console serves GET /api/admin/v1/stats and activities.
 	Console ConsoleService
+	// DrawAnswers counts every answer of activity/draw and draw_by_token by
+	// code (a panic counts as the 0001 it answers). Nil counts nothing.
+	DrawAnswers AnswerCounter
 	// Ready reports whether the instance can serve (database reachable, …).
 	Ready func(ctx context.Context) error
 }
@@ -215,12 +218,21 @@ func (s *Server) methods() map[string][]string {
 }
 
 func (s *Server) endpoint(name string, h handlerFunc) http.Handler {
+	var answers AnswerCounter
+	if isDrawEndpoint(name) {
+		answers = s.deps.DrawAnswers
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		code := CodeFailure // what a panic answers (recoverer)
+		if answers != nil {
+			defer func() { answers.Count(time.Now(), code) }()
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
 		data, err := h(r)
 		status, env := s.envelope(r, data, err)
 		env = localize(r, env, err)
+		code = env.Code
 		writeJSON(w, status, env)
 		if s.metrics != nil {
 			s.metrics.observe(name, env.Code, time.Since(start))

@@ -55,6 +55,16 @@ type Stats struct {
 	// DrawsPerMinute: award records made per minute and award over the last
 	// hour (every draw, random_raffle included, makes one).
 	DrawsPerMinute []MinuteDraws `json:"drawsPerMinute"`
+	// DrawCodes: answers of activity/draw and draw_by_token per minute and
+	// code over the last hour, oldest first, counted by every instance and
+	// shared (Redis, or in process in embedded mode), so refused draws,
+	// which leave no record, are counted too. A minute without answers is
+	// left out; the current minute lags by about a second.
+	DrawCodes []MinuteCodes `json:"drawCodes"`
+	// DrawsPerSecond: draw answers per second by code over the last full
+	// minute (the one before Time's), two decimals; a code without answers
+	// in it is absent.
+	DrawsPerSecond map[string]float64 `json:"drawsPerSecond"`
 	// AwardsToday counts today's award records per award id.
 	AwardsToday map[string]int64 `json:"awardsToday"`
 	// AwardStock and SKUStock are the stock left per award and per SKU.

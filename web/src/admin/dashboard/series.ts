@@ -8,6 +8,10 @@ export interface Stats {
   timezone: string;
   dayStart: number;
   drawsPerMinute: { minute: number; awardId: number; count: number }[];
+  /** Draw answers per minute by code (every instance's, shared), oldest first; quiet minutes absent. */
+  drawCodes: { minute: number; counts: Record<string, number> }[];
+  /** Draw answers per second by code over the last full minute. */
+  drawsPerSecond: Record<string, number>;
   awardsToday: Record<string, number>;
   awardStock: AwardStock[];
   skuStock: { sku: number; activityId: number; stock: number; left: number }[];

@@ -19,6 +19,7 @@ import {
   type Stats,
   type StockBar,
 } from '../dashboard/series';
+import { CODE_COLOURS, CODE_ORDER, codeFigures, codesByMinute, totalPerSecond } from '../dashboard/codes';
 import { ErrorAlert } from '../ErrorAlert';
 import { formatTime } from '../format';
 import { useT, type Catalog } from '../i18n';
@@ -60,7 +61,16 @@ type Key =
   | 'noDraws'
   | 'state_create'
   | 'state_fail'
-  | 'state_completed';
+  | 'state_completed'
+  | 'codesChart'
+  | 'codesChartHint'
+  | 'codesPerSecond'
+  | 'codesHour'
+  | 'noAnswers'
+  | CodeKey;
+
+/** The draw answer codes with a name in the catalogs. */
+type CodeKey = `code_${(typeof CODE_ORDER)[number]}`;
 
 const msgs: Catalog<Key> = {
   en: {
@@ -71,7 +81,7 @@ const msgs: Catalog<Key> = {
     drawsToday: 'Draws today',
     drawsHour: 'Draws in the last hour',
     perSecond: 'Draws per second (last minute)',
-    drawsChart: 'Draws per minute by outcome (awarded prize), last hour',
+    drawsChart: 'Draws per minute by awarded prize, last hour',
     drawsChartHint: 'Bars: draws per minute by the prize they ended in; line: draws per second.',
     awardsChart: 'Awards issued today by prize',
     awardStockChart: 'Award stock left (strategy · award)',
@@ -95,6 +105,28 @@ const msgs: Catalog<Key> = {
     state_create: 'waiting',
     state_fail: 'failed',
     state_completed: 'completed',
+    codesChart: 'Draw answers per minute by code, last hour',
+    codesChartHint: 'Every answer of the draw, counted by every instance: successes and refusals (no quota, paused, rate limited, busy) alike. Figures: answers per second in the last full minute.',
+    codesPerSecond: 'Draw answers per second (last minute)',
+    codesHour: '{n} in the last hour',
+    noAnswers: 'No draw answered in the last hour.',
+    code_0000: 'Success',
+    code_ERR_BIZ_006: 'No quota left',
+    code_ERR_BIZ_007: 'No month quota',
+    code_ERR_BIZ_008: 'No day quota',
+    code_0004: 'Degraded',
+    code_0005: 'Rate limited',
+    code_0006: 'Busy (breaker, time budget)',
+    code_0007: 'Gateway failure',
+    code_0003: 'Unauthenticated',
+    code_0008: 'App token refused',
+    code_0002: 'Bad request',
+    code_ERR_BIZ_003: 'Activity not open',
+    code_ERR_BIZ_004: 'Activity not in date',
+    code_ERR_BIZ_009: 'Order already used',
+    code_ERR_BIZ_001: 'Weight rule missing',
+    code_ERR_BIZ_002: 'Strategy not assembled',
+    code_0001: 'Failure',
   },
   'zh-CN': {
     title: '概览',
@@ -128,6 +160,28 @@ const msgs: Catalog<Key> = {
     state_create: '待发送',
     state_fail: '失败',
     state_completed: '已完成',
+    codesChart: '近一小时每分钟抽奖应答（按返回码）',
+    codesChartHint: '抽奖的每一次应答，由每个实例计数：成功与拒绝（次数不足、降级、限流、繁忙）都在内。数字：最近一个完整分钟的每秒应答数。',
+    codesPerSecond: '每秒抽奖应答（最近一分钟）',
+    codesHour: '近一小时 {n} 次',
+    noAnswers: '近一小时没有抽奖应答。',
+    code_0000: '成功',
+    code_ERR_BIZ_006: '总次数不足',
+    code_ERR_BIZ_007: '月次数不足',
+    code_ERR_BIZ_008: '日次数不足',
+    code_0004: '已降级',
+    code_0005: '被限流',
+    code_0006: '繁忙（熔断、超时）',
+    code_0007: '网关失败',
+    code_0003: '未认证',
+    code_0008: '应用令牌被拒',
+    code_0002: '参数错误',
+    code_ERR_BIZ_003: '活动未开启',
+    code_ERR_BIZ_004: '不在活动日期内',
+    code_ERR_BIZ_009: '抽奖单已使用',
+    code_ERR_BIZ_001: '权重规则未配置',
+    code_ERR_BIZ_002: '策略未装配',
+    code_0001: '失败',
   },
 };
 
@@ -224,11 +278,32 @@ export default function Dashboard() {
   const [auto, setAuto] = useState(true);
   const { stats, error, loading, load } = useStats(auto);
 
+  const codeName = useCallback(
+    (code: string) => ((CODE_ORDER as readonly string[]).includes(code) ? t(`code_${code}` as CodeKey) : code),
+    [t],
+  );
+
   const charts = useMemo(() => {
     if (!stats) return undefined;
     const title = awardTitles(stats.awardStock);
     const perMinute = drawsByMinute(stats);
     const hhmm = (m: number) => formatTime(m).slice(11, 16);
+    const byCode = codesByMinute(stats);
+    const codes: ChartOption = {
+      tooltip: { trigger: 'axis' },
+      legend: { type: 'scroll', bottom: 0 },
+      grid: { left: 8, right: 8, top: 24, bottom: 40, containLabel: true },
+      xAxis: { type: 'category', data: byCode.minutes.map(hhmm) },
+      yAxis: { type: 'value', name: '/min', minInterval: 1 },
+      series: byCode.codes.map((c) => ({
+        type: 'bar',
+        stack: 'codes',
+        name: `${c.code} ${codeName(c.code)}`,
+        data: c.counts,
+        itemStyle: CODE_COLOURS[c.code] ? { color: CODE_COLOURS[c.code] } : undefined,
+      })),
+    };
+    const figures = codeFigures(stats);
     const draws: ChartOption = {
       tooltip: { trigger: 'axis' },
       legend: { type: 'scroll', bottom: 0 },
@@ -286,6 +361,9 @@ export default function Dashboard() {
     return {
       perMinute,
       draws,
+      codes,
+      figures,
+      codesTotal: totalPerSecond(figures),
       awards,
       awardsHeight: Math.max(120, byPrize.length * 26 + 24),
       outbox: outboxOption,
@@ -296,7 +374,7 @@ export default function Dashboard() {
       skuStockHeight: Math.max(120, skuBars.length * 26 + 40),
       lowAwards: awardBars.filter((b) => b.low).length,
     };
-  }, [stats, t]);
+  }, [stats, t, codeName]);
 
   const lastMinuteRate = charts ? (charts.perMinute.perSecond[charts.perMinute.perSecond.length - 2] ?? 0) : 0;
 
@@ -340,6 +418,46 @@ export default function Dashboard() {
       </Card>
       {stats && charts && (
         <Row gutter={[16, 16]}>
+          <Col xs={24}>
+            <Card title={t('codesChart')} size="small">
+              <Typography.Paragraph type="secondary">{t('codesChartHint')}</Typography.Paragraph>
+              <Row gutter={[16, 16]} data-testid="code-figures">
+                <Col xs={12} sm={8} md={6} xl={4}>
+                  <Statistic
+                    title={t('codesPerSecond')}
+                    value={charts.codesTotal}
+                    precision={2}
+                    valueRender={(n) => <span data-testid="stat-codes-per-second">{n}</span>}
+                  />
+                </Col>
+                {charts.figures.map((f) => (
+                  <Col key={f.code} xs={12} sm={8} md={6} xl={4}>
+                    <Statistic
+                      title={
+                        <span>
+                          <Typography.Text code>{f.code}</Typography.Text> {codeName(f.code)}
+                        </span>
+                      }
+                      value={f.perSecond}
+                      precision={2}
+                      suffix="/s"
+                      styles={CODE_COLOURS[f.code] ? { content: { color: CODE_COLOURS[f.code] } } : undefined}
+                      valueRender={(n) => <span data-testid={`stat-code-${f.code}`}>{n}</span>}
+                    />
+                    <Typography.Text type="secondary" data-testid={`stat-code-hour-${f.code}`} data-count={f.lastHour}>
+                      {t('codesHour', { n: f.lastHour.toLocaleString('en-US') })}
+                    </Typography.Text>
+                  </Col>
+                ))}
+              </Row>
+              {charts.figures.length === 0 && (
+                <Typography.Paragraph type="secondary" data-testid="dashboard-no-answers">
+                  {t('noAnswers')}
+                </Typography.Paragraph>
+              )}
+              <Chart option={charts.codes} height={280} label={t('codesChart')} testid="chart-codes" />
+            </Card>
+          </Col>
           <Col xs={24} xl={16}>
             <Card title={t('drawsChart')} size="small">
               <Typography.Text type="secondary">{t('drawsChartHint')}</Typography.Text>
