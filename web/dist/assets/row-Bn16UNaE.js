@@ -1,0 +1,1 @@
+import{a as e,o as t}from"./admin-BTrypPgu.js";var n=t,r=e;export{n,r as t};

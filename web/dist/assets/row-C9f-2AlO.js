@@ -1,1 +1,0 @@
-import{a as e,o as t}from"./admin-B9hcY-Dw.js";var n=t,r=e;export{n,r as t};
