@@ -74,8 +74,10 @@ func cmdCampaign(ctx context.Context, args []string, getenv func(string) string,
 	}
 	if sub == "validate" {
 		if problems := app.ValidateCampaign(data); len(problems) > 0 {
+			// FILE:LINE:COLUMN: path: message, as compilers print, so an
+			// editor jumps to each problem.
 			for _, p := range problems {
-				fmt.Fprintln(stdout, p)
+				fmt.Fprintf(stdout, "%s:%d:%d: %s\n", file, max(p.Line, 1), max(p.Column, 1), p)
 			}
 			return fmt.Errorf("%s: %d problem(s)", file, len(problems))
 		}

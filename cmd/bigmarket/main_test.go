@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -51,6 +52,12 @@ func TestCampaignCommands(t *testing.T) {
 	out.Reset()
 	if err := run(ctx, []string{"campaign", "validate", bad}, env, &out, &out); err == nil || !strings.Contains(out.String(), "activities[0].strategy") {
 		t.Fatalf("validate bad: %v %q", err, out.String())
+	}
+	// Each problem is printed at its place: FILE:LINE:COLUMN, the line that
+	// holds the bad reference.
+	line := 1 + bytes.Count(campaign.Demo()[:bytes.Index(campaign.Demo(), []byte("strategy: 100006"))], []byte("\n"))
+	if want := fmt.Sprintf("%s:%d:", bad, line); !strings.HasPrefix(out.String(), want) {
+		t.Fatalf("validate bad printed %q, want it to start with %q", out.String(), want)
 	}
 	out.Reset()
 	if err := run(ctx, []string{"campaign", "apply", bad}, env, &out, &out); err == nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/bigmarket/bigmarket/internal/activity"
 	"github.com/bigmarket/bigmarket/internal/award"
+	"github.com/bigmarket/bigmarket/internal/campaign"
 	"github.com/bigmarket/bigmarket/internal/catalog"
 	"github.com/bigmarket/bigmarket/internal/config"
 	"github.com/bigmarket/bigmarket/internal/dcc"
@@ -583,8 +584,9 @@ func Campaigns(ctx context.Context, cfg config.Config) (svc httpapi.CampaignServ
 	return campaignService{store: campaigndb.New(db, time.Now)}, db.Close, nil
 }
 
-// ValidateCampaign validates a campaign file without touching storage.
-func ValidateCampaign(data []byte) []string { return campaignService{}.Validate(data).Strings() }
+// ValidateCampaign validates a campaign file without touching storage; each
+// problem is located at its line and column in data.
+func ValidateCampaign(data []byte) campaign.Problems { return campaignService{}.Validate(data) }
 
 // servePprof serves the profiling endpoints on their own address until ctx ends.
 func servePprof(ctx context.Context, addr string, log *slog.Logger) {
