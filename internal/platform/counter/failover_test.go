@@ -138,6 +138,10 @@ func runFailover(t *testing.T, wait, lag bool) failoverResult {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A replica of a cluster just created may still be in its first full
+	// sync; the test is about takes lost in a failover, not about a replica
+	// promoted before it ever held the key.
+	waitReplicated(ctx, t, replica, rkey)
 
 	res := failoverResult{stock: stock}
 	var granted, ambiguous, unconfirm, errs, afterKill atomic.Int64
@@ -315,6 +319,31 @@ func lagReplica(ctx context.Context, t *testing.T, cl *redisxtest.Cluster, maste
 	}
 	time.Sleep(300 * time.Millisecond)
 	return granted.Load() - from
+}
+
+// waitReplicated waits until the replica at addr holds key (read with
+// READONLY on one connection), failing when ctx ends first.
+func waitReplicated(ctx context.Context, t *testing.T, addr, key string) {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: addr, PoolSize: 1, MaxRetries: -1})
+	defer c.Close()
+	for {
+		conn := c.Conn()
+		n, err := func() (int64, error) {
+			defer conn.Close()
+			if err := conn.ReadOnly(ctx).Err(); err != nil {
+				return 0, err
+			}
+			return conn.Exists(ctx, key).Result()
+		}()
+		if err == nil && n == 1 {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("replica %s never held %s: %v", addr, key, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // isNoReplicas reports a write refused by min-replicas-to-write: nothing was
