@@ -14,6 +14,7 @@ import (
 
 	"github.com/bigmarket/bigmarket/internal/idgen"
 	"github.com/bigmarket/bigmarket/internal/outbox"
+	"github.com/bigmarket/bigmarket/internal/platform/poll"
 )
 
 // Store is the durable side of quota accounts, quota orders, grants and SKU
@@ -539,25 +540,5 @@ func (s *Service) Flush(ctx context.Context) error {
 // failed periodic flush is logged and retried at the next tick. An interval ≤ 0
 // means one second.
 func (s *Service) RunFlusher(ctx context.Context, interval time.Duration) error {
-	if interval <= 0 {
-		interval = time.Second
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			err := s.Flush(fctx)
-			if err != nil {
-				s.log.Error("activity: final sku stock flush failed", "err", err)
-			}
-			return err
-		case <-t.C:
-			if err := s.Flush(ctx); err != nil {
-				s.log.Warn("activity: sku stock flush failed, keeping deltas", "err", err)
-			}
-		}
-	}
+	return poll.Flushes(ctx, interval, s.Flush, s.log, "activity: sku stock flush failed, keeping deltas")
 }

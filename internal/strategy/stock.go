@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/bigmarket/bigmarket/internal/platform/poll"
 )
 
 // Counter is a store of atomic named counters (platform/counter.Memory and the
@@ -292,31 +294,8 @@ func (e *Engine) Flush(ctx context.Context) error {
 // returns that last flush's error. A failed periodic flush is logged and retried
 // at the next tick. An interval ≤ 0 means one second.
 func (e *Engine) RunFlusher(ctx context.Context, interval time.Duration) error {
-	if interval <= 0 {
-		interval = time.Second
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalFlushTimeout)
-			defer cancel()
-			err := e.Flush(fctx)
-			if err != nil {
-				e.log.Error("strategy: final stock flush failed", "err", err)
-			}
-			return err
-		case <-t.C:
-			if err := e.Flush(ctx); err != nil {
-				e.log.Warn("strategy: stock flush failed, keeping deltas", "err", err)
-			}
-		}
-	}
+	return poll.Flushes(ctx, interval, e.Flush, e.log, "strategy: stock flush failed, keeping deltas")
 }
-
-// finalFlushTimeout bounds the flush RunFlusher makes after its context ends.
-const finalFlushTimeout = 5 * time.Second
 
 // pendingTakes returns the units taken and not yet flushed, for tests.
 func (e *Engine) pendingTakes(strategyID, awardID int64) int64 {

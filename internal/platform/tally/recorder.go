@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/bigmarket/bigmarket/internal/platform/poll"
 )
 
 // RecorderConfig configures a Recorder. Store is required; zero values of the
@@ -138,33 +140,10 @@ func (r *Recorder) restore(bs []Bucket) {
 	}
 }
 
-// finalFlushTimeout bounds the flush Run makes after its context ends.
-const finalFlushTimeout = 5 * time.Second
-
 // Run flushes every interval (zero: one second) until ctx ends, then once
 // more with a fresh timeout, so a graceful stop loses no count. A failed
 // flush is logged and its counts wait for the next one. It returns the final
 // flush's error.
 func (r *Recorder) Run(ctx context.Context, interval time.Duration) error {
-	if interval <= 0 {
-		interval = time.Second
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalFlushTimeout)
-			defer cancel()
-			err := r.Flush(fctx)
-			if err != nil {
-				r.log.Error("tally: final flush failed", "err", err)
-			}
-			return err
-		case <-t.C:
-			if err := r.Flush(ctx); err != nil && ctx.Err() == nil {
-				r.log.Warn("tally: flush failed, counts kept for the next one", "err", err, "pending", r.Pending())
-			}
-		}
-	}
+	return poll.Flushes(ctx, interval, r.Flush, r.log, "tally: flush failed, counts kept for the next one")
 }
