@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# matrix.sh — the throughput matrix of docs/PERFORMANCE.md for one binary:
+# production (MariaDB 2 × 4 + Redis + RabbitMQ) and embedded mode, 16 and 64
+# connections, bigmarket loadtest and wrk, with the CPU each process used.
+#
+#   go build -o /tmp/perf/bigmarket ./cmd/bigmarket
+#   deploy/bench/matrix.sh /tmp/perf/bigmarket [mode ...]
+#
+# modes: production embedded (default both). DURATION (default 15s) and CONNS
+# (default "16 64") override the run length and the connection counts; GENS
+# (default "loadtest wrk") the generators. Needs the services of the README
+# on loopback, wrk (apt-get install wrk) and the mariadb client. Every run uses
+# fresh databases, a fresh Redis prefix and a fresh data directory, and drops
+# them at the end.
+set -euo pipefail
+
+bin=${1:?usage: matrix.sh BINARY [production|embedded ...]}
+shift
+modes=${*:-production embedded}
+duration=${DURATION:-15s}
+conns=${CONNS:-16 64}
+gens=${GENS:-loadtest wrk}
+here=$(cd "$(dirname "$0")" && pwd)
+tag=bm$(date +%s)$$
+work=$(mktemp -d /tmp/bmbench.XXXXXX)
+pid=
+
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  for d in cfg s0 s1; do mariadb -uroot -h127.0.0.1 -e "DROP DATABASE IF EXISTS ${tag}_$d" 2>/dev/null || true; done
+  redis-cli --scan --pattern "${tag}:*" 2>/dev/null | xargs -r -n 500 redis-cli del >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# cpu prints the CPU seconds (user+system) used so far by each process named.
+cpu() {
+  for n in mariadbd beam.smp redis-server bigmarket; do
+    t=0
+    for p in $(pgrep -x "$n" || true); do
+      s=$(cut -d' ' -f14,15 "/proc/$p/stat" 2>/dev/null || echo "0 0")
+      t=$((t + ${s% *} + ${s#* }))
+    done
+    printf '%s=%s ' "$n" "$t"
+  done
+}
+
+wait_up() {
+  for _ in $(seq 1 100); do
+    curl -fsS -o /dev/null "http://$1/api/v1/raffle/activity/query_activity_list" 2>/dev/null && return 0
+    curl -fsS -o /dev/null "http://$1/" 2>/dev/null && return 0
+    sleep 0.2
+  done
+  echo "server at $1 did not start" >&2
+  return 1
+}
+
+run_mode() {
+  local mode=$1 addr
+  if [ "$mode" = production ]; then
+    addr=127.0.0.1:18300
+    for d in cfg s0 s1; do mariadb -uroot -h127.0.0.1 -e "CREATE DATABASE ${tag}_$d"; done
+    export BIGMARKET_DB_DRIVER=mysql \
+      BIGMARKET_MYSQL_CONFIG_DSN="root@tcp(127.0.0.1:3306)/${tag}_cfg" \
+      BIGMARKET_MYSQL_SHARD_DSNS="root@tcp(127.0.0.1:3306)/${tag}_s0,root@tcp(127.0.0.1:3306)/${tag}_s1" \
+      BIGMARKET_MYSQL_TABLES_PER_SHARD=4 BIGMARKET_REDIS_ADDRS=127.0.0.1:6379 BIGMARKET_REDIS_PREFIX="${tag}:" \
+      BIGMARKET_AMQP_URL=amqp://guest:guest@127.0.0.1:5672/
+    "$bin" migrate >/dev/null
+    "$bin" campaign apply "$here/../../internal/campaign/demo.yaml" >/dev/null
+  else
+    addr=127.0.0.1:18400
+    unset BIGMARKET_DB_DRIVER BIGMARKET_MYSQL_CONFIG_DSN BIGMARKET_MYSQL_SHARD_DSNS BIGMARKET_MYSQL_TABLES_PER_SHARD \
+      BIGMARKET_REDIS_ADDRS BIGMARKET_REDIS_PREFIX BIGMARKET_AMQP_URL
+    export BIGMARKET_DATA_DIR="$work/emb" BIGMARKET_DEMO=true
+  fi
+  export BIGMARKET_ADDR=$addr BIGMARKET_ADMIN_TOKEN=adm BIGMARKET_LOG_LEVEL=warn
+  "$bin" serve >"$work/$mode.log" 2>&1 &
+  pid=$!
+  wait_up "$addr"
+  "$bin" loadtest --url "http://$addr" --admin-token adm --users 10000 --prefix wrk- --requests 1 \
+    --grant 100000 --check-stock=false --delivery-wait=-1s >/dev/null
+  for c in $conns; do
+    for g in $gens; do
+      local before after load
+      load=$(cut -d' ' -f1 /proc/loadavg)
+      before=$(cpu)
+      if [ "$g" = wrk ]; then
+        out=$(wrk -t2 -c"$c" -d"$duration" --latency -s "$here/draw.lua" "http://$addr")
+        rate=$(echo "$out" | sed -n 's/^draws answered 0000: [0-9]* (\([0-9.]*\)\/s).*/\1/p')
+        p50=$(echo "$out" | sed -n 's/^latency p50 \([0-9.]* ms\).*/\1/p')
+        p99=$(echo "$out" | sed -n 's/^latency p50 .* p99 \([0-9.]* ms\).*/\1/p')
+        lag=$(echo "$out" | sed -n 's/.*other answers: \([0-9]*\)/other=\1/p')
+      else
+        out=$("$bin" loadtest --url "http://$addr" --admin-token adm --duration "$duration" --concurrency "$c" --check-stock=false 2>&1)
+        rate=$(echo "$out" | sed -n 's/^successful draws *[0-9]* *\([0-9.]*\)\/s.*/\1/p')
+        p50=$(echo "$out" | sed -n 's/^latency *p50 \([^ ]*\) .*/\1/p')
+        p99=$(echo "$out" | sed -n 's/^latency .* p99 \([^ ]*\) .*/\1/p')
+        lag=$(echo "$out" | sed -n 's/^delivery *//p' | tr -s ' ')
+      fi
+      after=$(cpu)
+      printf '%-10s c=%-3s %-8s load=%-5s rate=%s p50=%s p99=%s cpu_before[%s] cpu_after[%s] %s\n' \
+        "$mode" "$c" "$g" "$load" "$rate" "$p50" "$p99" "$before" "$after" "$lag"
+      echo "$out" >"$work/$mode-$c-$g.out"
+      [ -n "${KEEP_OUTPUT:-}" ] && cp "$work/$mode-$c-$g.out" "$KEEP_OUTPUT/" || true
+    done
+  done
+  kill "$pid"
+  wait "$pid" 2>/dev/null || true
+  pid=
+}
+
+for m in $modes; do run_mode "$m"; done
