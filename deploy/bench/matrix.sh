@@ -35,14 +35,21 @@ trap cleanup EXIT
 
 # cpu prints the CPU seconds (user+system) used so far by each process named.
 cpu() {
-  for n in mariadbd beam.smp redis-server bigmarket; do
+  for n in mariadbd beam.smp redis-server "$(basename "$bin")"; do
     t=0
     for p in $(pgrep -x "$n" || true); do
       s=$(cut -d' ' -f14,15 "/proc/$p/stat" 2>/dev/null || echo "0 0")
       t=$((t + ${s% *} + ${s#* }))
     done
-    printf '%s=%s ' "$n" "$t"
+    printf 'cpu_%s=%s ' "$n" "$t"
   done
+}
+
+# mstat prints MariaDB's global counters of requests and transactions.
+mstat() {
+  mariadb -uroot -h127.0.0.1 -N -e "SHOW GLOBAL STATUS WHERE Variable_name IN
+    ('Questions','Com_commit','Com_insert','Com_update','Com_update_multi','Com_select','Handler_commit')" 2>/dev/null |
+    awk '{printf "%s=%s ", $1, $2}'
 }
 
 wait_up() {
@@ -84,6 +91,7 @@ run_mode() {
       local before after load
       load=$(cut -d' ' -f1 /proc/loadavg)
       before=$(cpu)
+      mbefore=$(mstat)
       if [ "$g" = wrk ]; then
         out=$(wrk -t2 -c"$c" -d"$duration" --latency -s "$here/draw.lua" "http://$addr")
         rate=$(echo "$out" | sed -n 's/^draws answered 0000: [0-9]* (\([0-9.]*\)\/s).*/\1/p')
@@ -98,8 +106,25 @@ run_mode() {
         lag=$(echo "$out" | sed -n 's/^delivery *//p' | tr -s ' ')
       fi
       after=$(cpu)
+      mafter=$(mstat)
       printf '%-10s c=%-3s %-8s load=%-5s rate=%s p50=%s p99=%s cpu_before[%s] cpu_after[%s] %s\n' \
         "$mode" "$c" "$g" "$load" "$rate" "$p50" "$p99" "$before" "$after" "$lag"
+      draws=$(awk -v r="$rate" -v d="${duration%s}" 'BEGIN{printf "%d", r*d}')
+      # per draw: CPU ms of each process (ticks of 10 ms), MariaDB requests and commits
+      awk -v b="$before $mbefore" -v a="$after $mafter" -v n="$draws" 'BEGIN{
+        split(b, bs, " "); split(a, as, " ");
+        for (i in bs) { split(bs[i], kv, "="); B[kv[1]] = kv[2] }
+        for (i in as) { split(as[i], kv, "="); A[kv[1]] = kv[2] }
+        if (n == 0) exit
+        printf "  per draw:"
+        for (k in A) {
+          d = A[k] - B[k]
+          if (k ~ /^cpu_/) printf " %s %.2f ms", k, d * 10 / n
+          else printf " %s %.2f", k, d / n
+        }
+        printf "\n"
+      }'
+
       echo "$out" >"$work/$mode-$c-$g.out"
       [ -n "${KEEP_OUTPUT:-}" ] && cp "$work/$mode-$c-$g.out" "$KEEP_OUTPUT/" || true
     done

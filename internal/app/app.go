@@ -136,7 +136,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 
 	// Stores.
 	records, credits, tasks := awarddb.New(a.db), creditdb.New(a.db), outboxdb.New(a.db)
-	activities := activitydb.New(a.db)
+	activities := activitydb.New(a.db, activitydb.WithDrawBatches(cfg.Database.DrawBatchers, cfg.Database.DrawBatchSize))
 	a.tasks = tasks
 
 	// Events: the bus, the outbox relay and retry job, the consumers.

@@ -147,6 +147,12 @@ type Database struct {
 	TablesPerShard int `yaml:"tables_per_shard"`
 	// MaxOpenConns bounds each MySQL pool. Zero means the store's default.
 	MaxOpenConns int `yaml:"max_open_conns"`
+	// DrawBatchers is how many shared draw transactions (batches) run at once
+	// per shard (mysql). Zero means 4; -1 runs every draw in a transaction of
+	// its own.
+	DrawBatchers int `yaml:"draw_batchers"`
+	// DrawBatchSize bounds the draws of one batch (mysql). Zero means 64.
+	DrawBatchSize int `yaml:"draw_batch_size"`
 }
 
 // Redis configures counters, locks and leases. No address means in-process.
@@ -360,6 +366,8 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	str("BIGMARKET_MYSQL_CONFIG_DSN", &c.Database.ConfigDSN)
 	list("BIGMARKET_MYSQL_SHARD_DSNS", &c.Database.ShardDSNs)
 	integer("BIGMARKET_MYSQL_TABLES_PER_SHARD", &c.Database.TablesPerShard)
+	integer("BIGMARKET_MYSQL_DRAW_BATCHERS", &c.Database.DrawBatchers)
+	integer("BIGMARKET_MYSQL_DRAW_BATCH_SIZE", &c.Database.DrawBatchSize)
 	list("BIGMARKET_REDIS_ADDRS", &c.Redis.Addrs)
 	str("BIGMARKET_REDIS_PASSWORD", &c.Redis.Password)
 	str("BIGMARKET_REDIS_PREFIX", &c.Redis.Prefix)
@@ -501,6 +509,8 @@ func (c Config) validateNumbers(bad func(format string, args ...any)) {
 		bad("http.max_body_bytes %d: want zero (1 MiB) or a positive size", c.HTTP.MaxBodyBytes)
 	}
 	between("database.tables_per_shard", int64(c.Database.TablesPerShard), 0, MaxTablesPerShard)
+	between("database.draw_batchers", int64(c.Database.DrawBatchers), -1, 1024)
+	between("database.draw_batch_size", int64(c.Database.DrawBatchSize), 0, 4096)
 	if c.Database.MaxOpenConns < 0 {
 		bad("database.max_open_conns %d: want zero (the store's default) or a positive number", c.Database.MaxOpenConns)
 	}

@@ -34,7 +34,7 @@ var (
 // DrawStore runs a draw's partake, raffle and record in one transaction on the
 // user's shard.
 type DrawStore interface {
-	Draw(ctx context.Context, in activitydb.DrawInput, raffle func(tx *sql.Tx, r sqldb.Route, p activity.Partake, w *sqldb.Batch) error) (activity.Partake, error)
+	Draw(ctx context.Context, in activitydb.DrawInput, raffle activitydb.Raffle) (activity.Partake, error)
 }
 
 // RecordTxStore writes award records inside a transaction.
@@ -265,7 +265,8 @@ func (s *ActivityService) draw(ctx context.Context, userID string, activityID in
 		raf      strategy.Result
 		rafOrder string
 	)
-	_, err := s.cfg.Draws.Draw(ctx, in, func(tx *sql.Tx, r sqldb.Route, p activity.Partake, w *sqldb.Batch) error {
+	_, err := s.cfg.Draws.Draw(ctx, in, func(t *activitydb.DrawTx, p activity.Partake, w *sqldb.Batch) error {
+		r := t.Route
 		// The store may run this closure again when it retries the transaction
 		// (SQLITE_BUSY, a deadlock); the raffle of an order is kept so that a
 		// retry does not take stock twice. The rollback dropped the stock
@@ -274,7 +275,8 @@ func (s *ActivityService) draw(ctx context.Context, userID string, activityID in
 		// count it, and the raffle runs again (the old unit is lost: undersell).
 		var hold func(context.Context, string) (int64, error)
 		if s.cfg.Fences != nil {
-			hold = func(ctx context.Context, key string) (int64, error) { return s.cfg.Fences.Hold(ctx, tx, r, key) }
+			// The transaction holds each fence once, on its own context.
+			hold = func(_ context.Context, key string) (int64, error) { return t.Hold(key, s.cfg.Fences.Hold) }
 		}
 		if rafOrder == p.Order.OrderID && raf.StockTaken && hold != nil {
 			gen, err := hold(ctx, raf.StockKey)

@@ -2,7 +2,6 @@ package draw_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -26,13 +25,13 @@ type stallingStore struct {
 	stall atomic.Bool
 }
 
-func (s *stallingStore) Draw(ctx context.Context, in activitydb.DrawInput, raffle func(tx *sql.Tx, r sqldb.Route, p activity.Partake, w *sqldb.Batch) error) (activity.Partake, error) {
+func (s *stallingStore) Draw(ctx context.Context, in activitydb.DrawInput, raffle activitydb.Raffle) (activity.Partake, error) {
 	if s.stall.Load() {
 		<-ctx.Done()
 		return activity.Partake{}, fmt.Errorf("partake: begin transaction: %w", ctx.Err())
 	}
 	p := activity.Partake{Order: activity.RaffleOrder{OrderID: in.OrderID}, TotalUsed: 1, TodayUsed: 1}
-	return p, raffle(nil, sqldb.Route{}, p, &sqldb.Batch{})
+	return p, raffle(&activitydb.DrawTx{}, p, &sqldb.Batch{})
 }
 
 type fixedEngine struct{}

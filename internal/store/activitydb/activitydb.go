@@ -16,6 +16,7 @@
 package activitydb
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -48,6 +49,10 @@ type Store struct {
 	q      queries
 	fences *fencedb.Store
 	tasks  *outboxdb.Store
+	// batches, one per shard, gather concurrent draws into shared
+	// transactions (MySQL only; nil on SQLite, whose writer already commits
+	// concurrent transactions together).
+	batches []*drawBatches
 
 	// The draw's statements are prepared on every shard handle before the
 	// first draw (sqldb.Handle.Prepare: SQLite only; parsing them is a third
@@ -56,9 +61,35 @@ type Store struct {
 	prepMu   sync.Mutex
 }
 
+// Option configures a Store.
+type Option func(*options)
+
+type options struct {
+	batchers, batchSize int
+}
+
+// WithDrawBatches sets how many draw batches run at once per shard (zero:
+// DefaultDrawBatchers; negative: every draw runs in a transaction of its own)
+// and the most draws of one batch (zero: DefaultDrawBatchSize). Batches are
+// made on MySQL only.
+func WithDrawBatches(batchers, size int) Option {
+	return func(o *options) { o.batchers, o.batchSize = batchers, size }
+}
+
 // New returns a Store on db.
-func New(db *sqldb.DB) *Store {
-	return &Store{db: db, q: newQueries(db.Dialect()), fences: fencedb.New(db), tasks: outboxdb.New(db)}
+func New(db *sqldb.DB, opts ...Option) *Store {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	s := &Store{db: db, q: newQueries(db.Dialect()), fences: fencedb.New(db), tasks: outboxdb.New(db)}
+	if db.Dialect().Name() == sqldb.DriverMySQL && o.batchers >= 0 {
+		batchers, size := cmp.Or(o.batchers, DefaultDrawBatchers), cmp.Or(o.batchSize, DefaultDrawBatchSize)
+		for i := range db.Shards() {
+			s.batches = append(s.batches, newDrawBatches(s, i, batchers, size))
+		}
+	}
+	return s
 }
 
 // queries are the statements that depend on the dialect, built once.
@@ -157,10 +188,68 @@ type DrawInput struct {
 //
 // An empty UserID or OrderID or a non-positive activity id returns
 // activity.ErrInvalid.
-func (s *Store) Draw(ctx context.Context, in DrawInput, raffle func(tx *sql.Tx, r sqldb.Route, p activity.Partake, w *sqldb.Batch) error) (activity.Partake, error) {
+func (s *Store) Draw(ctx context.Context, in DrawInput, raffle Raffle) (activity.Partake, error) {
 	if in.UserID == "" || in.OrderID == "" || in.Activity.ID <= 0 {
 		return activity.Partake{}, fmt.Errorf("draw: user[%s] activity[%d] order[%s]: %w", in.UserID, in.Activity.ID, in.OrderID, activity.ErrInvalid)
 	}
+	if s.batches != nil {
+		return s.batches[s.db.Route(in.UserID).Shard].draw(ctx, in, raffle)
+	}
+	return s.drawAlone(ctx, in, raffle)
+}
+
+// Raffle is the raffle step of a draw (see Draw): it runs in t, sees the
+// partake p, and adds its writes (the award record, the outbox task) to w.
+type Raffle func(t *DrawTx, p activity.Partake, w *sqldb.Batch) error
+
+// DrawTx is the transaction a draw's raffle runs in. On MySQL it is shared by
+// the draws of a batch (other users' draws on the same shard), whose raffles
+// run one at a time; a raffle names its user's tables with Route, takes stock
+// fences through Hold, and writes only through its batch.
+type DrawTx struct {
+	Tx    *sql.Tx
+	Route sqldb.Route
+	// ctx is the transaction's context; fences is shared by the raffles of
+	// the transaction.
+	ctx    context.Context
+	fences *heldFences
+}
+
+// heldFences are the stock fences a transaction holds, by key, and the first
+// failure to take one.
+type heldFences struct {
+	gens   map[string]int64
+	failed error
+}
+
+// Hold takes stock fence key in the transaction through hold (a locking read
+// such as fencedb.Store.Hold), once per transaction and key: a fence stays held
+// until the transaction ends, so later calls, of this draw's raffle or another
+// one of its batch, answer the generation the first call read. hold runs on the
+// transaction's context, not the caller's: a caller that goes away does not
+// break the transaction its batch shares. A failure of hold fails the whole
+// transaction.
+func (t *DrawTx) Hold(key string, hold func(ctx context.Context, tx *sql.Tx, r sqldb.Route, key string) (int64, error)) (int64, error) {
+	if t.fences == nil {
+		t.fences = &heldFences{}
+	}
+	if gen, ok := t.fences.gens[key]; ok {
+		return gen, nil
+	}
+	gen, err := hold(t.ctx, t.Tx, t.Route, key)
+	if err != nil {
+		t.fences.failed = cmp.Or(t.fences.failed, err)
+		return 0, err
+	}
+	if t.fences.gens == nil {
+		t.fences.gens = make(map[string]int64)
+	}
+	t.fences.gens[key] = gen
+	return gen, nil
+}
+
+// drawAlone runs one draw in a transaction of its own.
+func (s *Store) drawAlone(ctx context.Context, in DrawInput, raffle Raffle) (activity.Partake, error) {
 	s.prepareDraw(ctx)
 	var out activity.Partake
 	err := s.db.InUserTx(ctx, in.UserID, func(tx *sql.Tx, r sqldb.Route) error {
@@ -170,7 +259,7 @@ func (s *Store) Draw(ctx context.Context, in DrawInput, raffle func(tx *sql.Tx, 
 			return err
 		}
 		var w sqldb.Batch
-		if err := raffle(tx, r, p, &w); err != nil {
+		if err := raffle(&DrawTx{Tx: tx, Route: r, ctx: ctx}, p, &w); err != nil {
 			return err
 		}
 		// A new order was inserted already used; a reused one is marked used
@@ -265,11 +354,44 @@ type periodRow struct {
 
 // partake is steps 1–2 of Draw.
 func (s *Store) partake(t stmtTx, r sqldb.Route, in DrawInput) (activity.Partake, error) {
-	user, act := in.UserID, in.Activity.ID
 	acc, hasAccount, month, day, unused, err := s.partakeReads(t, r, in)
 	if err != nil {
 		return activity.Partake{}, err
 	}
+	pl, err := decide(in, acc, hasAccount, month, day, unused)
+	if err != nil || pl.p.Reused {
+		return pl.p, err
+	}
+	var w sqldb.Batch
+	pl.addOrder(&w, r, in)
+	if err := s.take(t, r, in, pl.now, pl.monthFound, pl.dayFound, pl.month.count, pl.day.count, &w); err != nil {
+		var batch *sqldb.BatchError
+		if errors.As(err, &batch) && s.db.Dialect().IsDuplicate(err) { // the order's id is taken
+			err = fmt.Errorf("%w: %w: %w", activity.ErrDuplicate, sqldb.ErrDuplicate, err)
+		}
+		return activity.Partake{}, err
+	}
+	return pl.p, nil
+}
+
+// plan is what a draw's partake decided from the rows read under the account
+// lock: the partake, and for a new order the surpluses it takes from.
+type plan struct {
+	p activity.Partake
+	// acc, month and day are the rows as read (month and day filled from the
+	// account's per-period quota when not found, found telling which).
+	acc                  accountRow
+	month, day           periodRow
+	monthFound, dayFound bool
+	now                  int64 // in.Now in Unix milliseconds
+}
+
+// decide is step 2 of Draw without its writes: an unused order is reused (no
+// quota taken); otherwise each of the total, month and day surpluses must have
+// a draw left, and the new order in.OrderID is described. Errors are the
+// quota's (activity.ErrTotalQuota, ErrMonthQuota, ErrDayQuota).
+func decide(in DrawInput, acc accountRow, hasAccount bool, month, day periodRow, unused activity.RaffleOrder) (plan, error) {
+	user, act := in.UserID, in.Activity.ID
 	o := activity.RaffleOrder{UserID: user, ActivityID: act, State: activity.RaffleOrderCreate}
 	if unused.OrderID != "" {
 		o.ActivityName, o.StrategyID, o.OrderID, o.OrderTime = unused.ActivityName, unused.StrategyID, unused.OrderID, unused.OrderTime
@@ -280,45 +402,44 @@ func (s *Store) partake(t stmtTx, r sqldb.Route, in DrawInput) (activity.Partake
 		if day.found {
 			p.TodayUsed = day.count - day.surplus
 		}
-		return p, nil
+		return plan{p: p}, nil
 	}
 
 	if !hasAccount || acc.totalSurplus <= 0 {
-		return activity.Partake{}, activity.ErrTotalQuota
+		return plan{}, activity.ErrTotalQuota
 	}
-	monthFound, dayFound := month.found, day.found
+	pl := plan{acc: acc, monthFound: month.found, dayFound: day.found}
 	if !month.found {
 		month.count, month.surplus = acc.month, acc.month
 	}
 	if month.surplus <= 0 {
-		return activity.Partake{}, fmt.Errorf("month[%s]: %w", in.Month, activity.ErrMonthQuota)
+		return plan{}, fmt.Errorf("month[%s]: %w", in.Month, activity.ErrMonthQuota)
 	}
 	if !day.found {
 		day.count, day.surplus = acc.day, acc.day
 	}
 	if day.surplus <= 0 {
-		return activity.Partake{}, fmt.Errorf("day[%s]: %w", in.Day, activity.ErrDayQuota)
+		return plan{}, fmt.Errorf("day[%s]: %w", in.Day, activity.ErrDayQuota)
 	}
+	pl.month, pl.day = month, day
 
 	// The order is inserted in state used: the transaction that creates it
 	// also records its award (Draw), so no one ever sees it unused.
-	now := in.Now.UnixMilli()
-	o.ActivityName, o.StrategyID, o.OrderID, o.OrderTime = in.Activity.Name, in.Activity.StrategyID, in.OrderID, time.UnixMilli(now)
-	var w sqldb.Batch
-	w.Add("insert raffle order["+o.OrderID+"]", r.SQL(qInsertRaffleOrder), user, act, o.ActivityName, o.StrategyID, o.OrderID, now,
-		string(activity.RaffleOrderUsed), now, now)
-	if err := s.take(t, r, in, now, monthFound, dayFound, month.count, day.count, &w); err != nil {
-		var batch *sqldb.BatchError
-		if errors.As(err, &batch) && s.db.Dialect().IsDuplicate(err) { // the order's id is taken
-			err = fmt.Errorf("%w: %w: %w", activity.ErrDuplicate, sqldb.ErrDuplicate, err)
-		}
-		return activity.Partake{}, err
-	}
-	return activity.Partake{
+	pl.now = in.Now.UnixMilli()
+	o.ActivityName, o.StrategyID, o.OrderID, o.OrderTime = in.Activity.Name, in.Activity.StrategyID, in.OrderID, time.UnixMilli(pl.now)
+	pl.p = activity.Partake{
 		Order:     o,
 		TotalUsed: acc.total - (acc.totalSurplus - 1),
 		TodayUsed: day.count - (day.surplus - 1),
-	}, nil
+	}
+	return pl, nil
+}
+
+// addOrder adds the insert of the plan's new raffle order (state used) to w.
+func (pl plan) addOrder(w *sqldb.Batch, r sqldb.Route, in DrawInput) {
+	o := pl.p.Order
+	w.Add("insert raffle order["+o.OrderID+"]", r.SQL(qInsertRaffleOrder), in.UserID, in.Activity.ID, o.ActivityName, o.StrategyID,
+		o.OrderID, pl.now, string(activity.RaffleOrderUsed), pl.now, pl.now)
 }
 
 // partakeReads locks the account row (a locking read on MySQL) and then reads
@@ -414,6 +535,12 @@ func (s *Store) take(t stmtTx, r sqldb.Route, in DrawInput, now int64, monthFoun
 // closes rows.
 func scanPartakeRead(rows *sql.Rows, month, day string) (m, d periodRow, o activity.RaffleOrder, err error) {
 	defer rows.Close()
+	return scanPartakeRows(rows, month, day)
+}
+
+// scanPartakeRows reads the rows of queries.partakeRead in the current result
+// set of rows, which it leaves open.
+func scanPartakeRows(rows *sql.Rows, month, day string) (m, d periodRow, o activity.RaffleOrder, err error) {
 	for rows.Next() {
 		var kind int
 		var n1, n2 int64

@@ -2,7 +2,6 @@ package activitydb_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -43,9 +42,9 @@ func newFixture(t *testing.T, db *sqldb.DB) *fixture {
 	return &fixture{t: t, db: db, s: activitydb.New(db), ids: idgen.New(nil)}
 }
 
-func noRaffle(*sql.Tx, sqldb.Route, activity.Partake, *sqldb.Batch) error { return nil }
+func noRaffle(*activitydb.DrawTx, activity.Partake, *sqldb.Batch) error { return nil }
 
-func (f *fixture) drawWith(user string, now time.Time, raffle func(*sql.Tx, sqldb.Route, activity.Partake, *sqldb.Batch) error) (activity.Partake, error) {
+func (f *fixture) drawWith(user string, now time.Time, raffle activitydb.Raffle) (activity.Partake, error) {
 	return f.s.Draw(context.Background(), activitydb.DrawInput{
 		UserID:   user,
 		Activity: testAct,
@@ -212,7 +211,7 @@ func TestDrawProgressAndRollback(t *testing.T) {
 			check := func(now time.Time, wantTotal, wantToday int64) {
 				t.Helper()
 				seen := 0
-				p, err := f.drawWith("u-progress", now, func(tx *sql.Tx, r sqldb.Route, p activity.Partake, _ *sqldb.Batch) error {
+				p, err := f.drawWith("u-progress", now, func(dt *activitydb.DrawTx, p activity.Partake, _ *sqldb.Batch) error {
 					seen++
 					if p.TotalUsed != wantTotal || p.TodayUsed != wantToday || p.Reused {
 						return fmt.Errorf("raffle saw %+v, want total %d today %d", p, wantTotal, wantToday)
@@ -256,7 +255,8 @@ func TestDrawProgressAndRollback(t *testing.T) {
 			records := awarddb.New(db)
 			f.grant("g-rollback", "u-rollback", 10, 3, 10, t0)
 			boom := errors.New("boom")
-			_, err := f.drawWith("u-rollback", t0, func(tx *sql.Tx, r sqldb.Route, p activity.Partake, _ *sqldb.Batch) error {
+			_, err := f.drawWith("u-rollback", t0, func(dt *activitydb.DrawTx, p activity.Partake, _ *sqldb.Batch) error {
+				tx, r := dt.Tx, dt.Route
 				rec := award.Record{UserID: "u-rollback", ActivityID: testAct.ID, StrategyID: testAct.StrategyID,
 					OrderID: p.Order.OrderID, AwardID: 101, State: award.RecordCreate, Time: t0}
 				if err := records.InsertTx(ctx, tx, r, rec); err != nil {
@@ -279,7 +279,7 @@ func TestDrawProgressAndRollback(t *testing.T) {
 			if _, err := f.draw("u-rollback", t0); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.drawWith("u-rollback", t0, func(*sql.Tx, sqldb.Route, activity.Partake, *sqldb.Batch) error { return boom }); !errors.Is(err, boom) {
+			if _, err := f.drawWith("u-rollback", t0, func(*activitydb.DrawTx, activity.Partake, *sqldb.Batch) error { return boom }); !errors.Is(err, boom) {
 				t.Fatalf("draw: err = %v, want boom", err)
 			}
 			f.wantAccount("u-rollback", t0, activity.Account{TotalCount: 10, TotalSurplus: 9, DayCount: 3, DaySurplus: 2, MonthCount: 10, MonthSurplus: 9})
@@ -302,7 +302,7 @@ func TestDrawProgressAndRollback(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := f.account(user, t0)
-			p, err := f.drawWith(user, t0, func(_ *sql.Tx, _ sqldb.Route, p activity.Partake, _ *sqldb.Batch) error {
+			p, err := f.drawWith(user, t0, func(dt *activitydb.DrawTx, p activity.Partake, _ *sqldb.Batch) error {
 				if !p.Reused || p.Order.OrderID != "hand-made-order" || p.TotalUsed != 1 || p.TodayUsed != 1 {
 					return fmt.Errorf("raffle saw %+v", p)
 				}
@@ -334,7 +334,8 @@ func TestDrawProgressAndRollback(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = f.drawWith(user, t0, func(tx *sql.Tx, r sqldb.Route, p activity.Partake, _ *sqldb.Batch) error {
+			_, err = f.drawWith(user, t0, func(dt *activitydb.DrawTx, p activity.Partake, _ *sqldb.Batch) error {
+				tx, r := dt.Tx, dt.Route
 				if !p.Reused {
 					return fmt.Errorf("raffle saw %+v, want the unused order", p)
 				}
@@ -357,7 +358,8 @@ func TestDrawProgressAndRollback(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := f.account(user, t0)
-			_, err := f.drawWith(user, t0, func(tx *sql.Tx, r sqldb.Route, p activity.Partake, w *sqldb.Batch) error {
+			_, err := f.drawWith(user, t0, func(dt *activitydb.DrawTx, p activity.Partake, w *sqldb.Batch) error {
+				r := dt.Route
 				rec := award.Record{UserID: user, ActivityID: testAct.ID, StrategyID: testAct.StrategyID,
 					OrderID: p.Order.OrderID, AwardID: 101, State: award.RecordCreate, Time: t0}
 				records.AddInsert(w, r, rec)
@@ -382,10 +384,11 @@ func TestDrawProgressAndRollback(t *testing.T) {
 }
 
 // TestDrawRoundTripsMySQL counts the requests a draw sends to MySQL (commands
-// seen by a proxy between the store and the server): a draw that finds its
-// period rows and records an award and a task sends five (begin, the account
-// lock with the reads under it, the order with the surpluses, the award record
-// with the task, commit; a raffle that takes stock adds its fence hold).
+// seen by a proxy between the store and the server): a draw alone in its batch
+// that records an award and a task sends four (begin, the account lock with
+// the reads under it, the order, the surpluses, the award record and the task
+// with the read of the surpluses left, commit; a raffle that takes stock adds
+// its fence hold).
 func TestDrawRoundTripsMySQL(t *testing.T) {
 	ctx := context.Background()
 	cfg := sqldbtest.MySQLConfig(t, 1, 1)
@@ -405,7 +408,8 @@ func TestDrawRoundTripsMySQL(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := proxy.commands.Load()
-	_, err = f.drawWith(user, t0, func(tx *sql.Tx, r sqldb.Route, p activity.Partake, w *sqldb.Batch) error {
+	_, err = f.drawWith(user, t0, func(dt *activitydb.DrawTx, p activity.Partake, w *sqldb.Batch) error {
+		r := dt.Route
 		records.AddInsert(w, r, award.Record{UserID: user, ActivityID: testAct.ID, StrategyID: testAct.StrategyID,
 			OrderID: p.Order.OrderID, AwardID: 101, State: award.RecordCreate, Time: t0})
 		task, err := outbox.New(user, outbox.TopicSendAward, "trip-task", map[string]string{"orderId": p.Order.OrderID}, t0)
@@ -418,8 +422,8 @@ func TestDrawRoundTripsMySQL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := proxy.commands.Load() - before; got != 5 {
-		t.Fatalf("a draw sent %d requests, want 5 (begin, lock+reads, order+surpluses, award record+task, commit)", got)
+	if got := proxy.commands.Load() - before; got != 4 {
+		t.Fatalf("a draw sent %d requests, want 4 (begin, lock+reads, order+surpluses+award record+task+check, commit)", got)
 	}
 	var n int
 	r := db.Route(user)

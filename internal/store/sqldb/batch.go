@@ -109,3 +109,107 @@ func (h *Handle) QueryMultiTx(ctx context.Context, tx *sql.Tx, queries []string,
 	rows, err = tx.QueryContext(ctx, strings.Join(queries, ";\n"), args...)
 	return rows, true, err
 }
+
+// Merge moves o's statements to the end of b, in order, and empties o.
+func (b *Batch) Merge(o *Batch) {
+	b.stmts = append(b.stmts, o.stmts...)
+	o.stmts = nil
+}
+
+// QueryAfterBatchTx runs b's statements and then query in tx, a write
+// transaction on h, as one multi-statement request (MySQL only: elsewhere it
+// returns an error and runs nothing), empties b, and answers query's rows. A
+// failure of one of b's statements, which stops the request there, returns a
+// *BatchError naming b's statements; the caller rolls the transaction back.
+func (h *Handle) QueryAfterBatchTx(ctx context.Context, tx *sql.Tx, b *Batch, query string, args ...any) (*sql.Rows, error) {
+	if h.dialect.Name() != DriverMySQL {
+		return nil, fmt.Errorf("query after batch on %s: multi-statement requests need MySQL", h.name)
+	}
+	stmts := b.stmts
+	b.stmts = nil
+	var q strings.Builder
+	var all []any
+	whats := make([]string, 0, len(stmts)+1)
+	for _, s := range stmts {
+		q.WriteString(s.query)
+		q.WriteString(";\n")
+		all = append(all, s.args...)
+		whats = append(whats, s.what)
+	}
+	q.WriteString(query)
+	all = append(all, args...)
+	rows, err := tx.QueryContext(ctx, q.String(), all...)
+	if err != nil {
+		return nil, &BatchError{What: strings.Join(append(whats, "query"), ", "), Err: err}
+	}
+	return rows, nil
+}
+
+// Compact regroups b's statements by query text, groups in the order of their
+// first statement, and turns each group of two or more single-row INSERTs
+// ("INSERT INTO … VALUES (?, …, ?)" with nothing after the row) into one
+// multi-row INSERT with the group's rows in order: n rows cost the database one
+// statement instead of n. Only for batches whose statements do not depend on
+// each other's order (no statement reads or changes a row another one writes),
+// such as the rows of different users' draws.
+func (b *Batch) Compact() {
+	if len(b.stmts) < 2 {
+		return
+	}
+	order := make([]string, 0, len(b.stmts))
+	groups := make(map[string][]batchStmt, len(b.stmts))
+	for _, s := range b.stmts {
+		if _, ok := groups[s.query]; !ok {
+			order = append(order, s.query)
+		}
+		groups[s.query] = append(groups[s.query], s)
+	}
+	if len(order) == len(b.stmts) {
+		return
+	}
+	out := make([]batchStmt, 0, len(order))
+	for _, q := range order {
+		g := groups[q]
+		head, row, ok := splitValues(q)
+		if len(g) < 2 || !ok {
+			out = append(out, g...)
+			continue
+		}
+		var sb strings.Builder
+		sb.Grow(len(head) + len(g)*(len(row)+2))
+		sb.WriteString(head)
+		var args []any
+		for i, s := range g {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString(row)
+			args = append(args, s.args...)
+		}
+		out = append(out, batchStmt{what: fmt.Sprintf("%s (and %d more rows)", g[0].what, len(g)-1), query: sb.String(), args: args})
+	}
+	b.stmts = out
+}
+
+// splitValues splits a single-row "INSERT … VALUES (?, …, ?)" into its head
+// (through "VALUES ") and its row of placeholders; ok is false for any other
+// statement.
+func splitValues(q string) (head, row string, ok bool) {
+	if !strings.HasPrefix(strings.ToUpper(strings.TrimSpace(q)), "INSERT INTO ") {
+		return "", "", false
+	}
+	i := strings.LastIndex(strings.ToUpper(q), "VALUES")
+	if i < 0 {
+		return "", "", false
+	}
+	row = strings.TrimSpace(q[i+len("VALUES"):])
+	if len(row) < 3 || row[0] != '(' || row[len(row)-1] != ')' {
+		return "", "", false
+	}
+	for _, p := range strings.Split(row[1:len(row)-1], ",") {
+		if strings.TrimSpace(p) != "?" {
+			return "", "", false
+		}
+	}
+	return q[:i] + "VALUES ", row, true
+}

@@ -1,6 +1,9 @@
 package sqldb
 
-import "database/sql"
+import (
+	"database/sql"
+	"runtime"
+)
 
 // NewTestHandle wraps one pool as a Handle, for tests that need a database
 // opened with settings of their own.
@@ -15,3 +18,14 @@ func (h *Handle) Prepared(query string) bool {
 	}
 	return (*h.stmts.stmts.Load())[query] != nil
 }
+
+// Statements returns b's statements: what, query and arguments of each.
+func (b *Batch) Statements() (whats, queries []string, args [][]any) {
+	for _, s := range b.stmts {
+		whats, queries, args = append(whats, s.what), append(queries, s.query), append(args, s.args)
+	}
+	return whats, queries, args
+}
+
+// runtimeGosched yields the processor (tests that poll for a state).
+func runtimeGosched() { runtime.Gosched() }

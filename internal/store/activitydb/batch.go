@@ -1,0 +1,534 @@
+package activitydb
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bigmarket/bigmarket/internal/activity"
+	"github.com/bigmarket/bigmarket/internal/store/sqldb"
+)
+
+// Draw batches on MySQL.
+//
+// Concurrent draws on one shard are gathered into shared transactions (an
+// application-level group commit, as the SQLite writer does): a batch is
+// whatever draws are queued when one of the shard's batchers becomes free,
+// never a timed wait, at most one per user and activity, and costs the same
+// five requests whatever its size:
+//
+//	START TRANSACTION
+//	for each draw, by table and user: lock the account; read month, day, unused order  -- one request
+//	(each stock fence the raffles hold, once per batch)
+//	for each draw: the order, the surpluses, the award record, the task; then a read of the surpluses left  -- one request
+//	COMMIT
+//
+// Each draw keeps its own outcome. A draw whose quota is spent is answered at
+// once (nothing of it is written); a draw with an unused order to reuse, and
+// every draw of a batch that fails as a whole (a deadlock, a lost connection, a
+// raffle's error, surpluses that do not read back as planned), runs again in a
+// transaction of its own (Store.drawAlone), from the start: nothing of the
+// batch was committed, and the raffle keeps its result across runs as it does
+// across transaction retries.
+const (
+	// DefaultDrawBatchers is how many batches of a shard run at once.
+	DefaultDrawBatchers = 4
+	// DefaultDrawBatchSize bounds the draws of one batch.
+	DefaultDrawBatchSize = 64
+	// drawBatchTimeout bounds a batch's transaction.
+	drawBatchTimeout = 5 * time.Second
+)
+
+// drawBatches gathers the draws of one shard into batches.
+type drawBatches struct {
+	s      *Store
+	shard  int
+	gather *sqldb.Gather[*drawReq]
+}
+
+func newDrawBatches(s *Store, shard, batchers, size int) *drawBatches {
+	b := &drawBatches{s: s, shard: shard}
+	// A user's second draw on an activity waits for the next batch, as it
+	// would wait for the account's lock.
+	key := func(r *drawReq) string { return r.in.UserID + "\x00" + strconv.FormatInt(r.in.Activity.ID, 10) }
+	b.gather = sqldb.NewGather(batchers, size, key, b.run)
+	return b
+}
+
+// drawReq is one queued draw.
+type drawReq struct {
+	ctx    context.Context
+	in     DrawInput
+	raffle Raffle
+	route  sqldb.Route
+	done   chan drawAnswer // buffered: the batch never waits for its caller
+}
+
+// drawAnswer is a batch's answer to one draw.
+type drawAnswer struct {
+	p        activity.Partake
+	err      error
+	alone    bool // run the draw in a transaction of its own
+	panicked any
+}
+
+// draw queues a draw and waits for its batch's answer. A caller whose context
+// ends while its draw is still queued leaves with the context's error; once a
+// batch took the draw, the caller waits for the batch (bounded by
+// drawBatchTimeout), whose raffle is the caller's.
+func (b *drawBatches) draw(ctx context.Context, in DrawInput, raffle Raffle) (activity.Partake, error) {
+	req := &drawReq{ctx: ctx, in: in, raffle: raffle, route: b.s.db.Route(in.UserID), done: make(chan drawAnswer, 1)}
+	ticket := b.gather.Add(req)
+	var ans drawAnswer
+	select {
+	case ans = <-req.done:
+	case <-ctx.Done():
+		if ticket.Withdraw() {
+			return activity.Partake{}, fmt.Errorf("draw: user[%s] activity[%d]: %w", in.UserID, in.Activity.ID, ctx.Err())
+		}
+		ans = <-req.done
+	}
+	switch {
+	case ans.panicked != nil:
+		panic(ans.panicked)
+	case ans.alone:
+		return b.s.drawAlone(ctx, in, raffle)
+	case ans.err != nil:
+		return activity.Partake{}, fmt.Errorf("draw: user[%s] activity[%d]: %w", in.UserID, in.Activity.ID, ans.err)
+	}
+	return ans.p, nil
+}
+
+// readResult is one draw's partake as a batch decided it.
+type readResult struct {
+	pl  plan
+	err error // the quota's
+}
+
+// run runs one batch and answers each of its draws exactly once.
+func (b *drawBatches) run(batch []*drawReq) {
+	// The accounts are locked in one order (table, then user) by every
+	// batch, so that two batches never wait for each other in a cycle.
+	slices.SortFunc(batch, func(x, y *drawReq) int {
+		return cmp.Or(strings.Compare(x.route.Suffix, y.route.Suffix), strings.Compare(x.in.UserID, y.in.UserID),
+			cmp.Compare(x.in.Activity.ID, y.in.Activity.ID))
+	})
+	live := batch[:0]
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.done <- drawAnswer{err: err}
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), drawBatchTimeout)
+	defer cancel()
+	h := b.s.db.Shard(b.shard)
+	alone := func(rs []*drawReq) {
+		for _, r := range rs {
+			r.done <- drawAnswer{alone: true}
+		}
+	}
+
+	tx, err := h.Write().BeginTx(ctx, nil)
+	if err != nil {
+		alone(live)
+		return
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = tx.Rollback()
+		}
+	}()
+
+	groups := groupsOf(live)
+	reads, err := b.read(ctx, h, tx, live, groups)
+	if err != nil {
+		alone(live)
+		return
+	}
+
+	var (
+		rows   sqldb.Batch // orders and the raffles' writes
+		inTx   []int       // draws whose writes are in the batch, by index
+		plans  = make(map[int]plan, len(live))
+		fences = &heldFences{}
+	)
+	for i, r := range live {
+		rd := reads[i]
+		switch {
+		case rd.err != nil:
+			r.done <- drawAnswer{err: rd.err}
+			continue
+		case rd.pl.p.Reused:
+			// Marking an old order used needs its own row count: rare
+			// enough to run alone (after this batch releases the lock).
+			r.done <- drawAnswer{alone: true}
+			continue
+		case r.ctx.Err() != nil:
+			r.done <- drawAnswer{err: r.ctx.Err()}
+			continue
+		}
+		var w sqldb.Batch
+		t := &DrawTx{Tx: tx, Route: r.route, ctx: ctx, fences: fences}
+		p, err := callRaffle(r.raffle, t, rd.pl.p, &w)
+		if p == nil && err != nil && fences.failed == nil && r.ctx.Err() != nil {
+			// The caller went away (its engine call was cancelled): that
+			// costs only its own draw, the transaction is intact.
+			r.done <- drawAnswer{err: err}
+			continue
+		}
+		if p != nil || err != nil {
+			// Anything else fails the batch: every draw not answered yet,
+			// this one included, runs again alone (a panic is the caller's).
+			if p != nil {
+				r.done <- drawAnswer{panicked: p}
+			} else {
+				alone(live[i : i+1])
+			}
+			for _, j := range inTx {
+				alone(live[j : j+1])
+			}
+			alone(live[i+1:])
+			return
+		}
+		rd.pl.addOrder(&rows, r.route, r.in)
+		rows.Merge(&w)
+		inTx = append(inTx, i)
+		plans[i] = rd.pl
+	}
+	if len(inTx) == 0 {
+		return
+	}
+	answerAll := func(a func(i int) drawAnswer) {
+		for _, i := range inTx {
+			live[i].done <- a(i)
+		}
+	}
+
+	var write sqldb.Batch
+	want := addTakes(&write, live, groups, plans)
+	// Different users' rows: their INSERTs travel as one multi-row statement
+	// per table.
+	rows.Compact()
+	write.Merge(&rows)
+	if err := b.write(ctx, h, tx, &write, want); err != nil {
+		answerAll(func(int) drawAnswer { return drawAnswer{alone: true} })
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		// The commit's outcome is unknown (the connection may have died
+		// after the server committed): the draws must not run again.
+		committed = true
+		answerAll(func(int) drawAnswer { return drawAnswer{err: fmt.Errorf("commit on %s: %w", h.Name(), err)} })
+		return
+	}
+	committed = true
+	answerAll(func(i int) drawAnswer {
+		p := plans[i].p
+		p.Order.State = activity.RaffleOrderUsed
+		return drawAnswer{p: p}
+	})
+}
+
+// callRaffle runs raffle, recovering a panic.
+func callRaffle(raffle Raffle, t *DrawTx, p activity.Partake, w *sqldb.Batch) (panicked any, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			panicked = v
+		}
+	}()
+	return nil, raffle(t, p, w)
+}
+
+// drawGroup is the draws of a batch on one table (suffix) with the same
+// activity, month and day: their rows are locked, read and changed with one
+// statement each, whatever their number.
+type drawGroup struct {
+	route      sqldb.Route
+	act        int64
+	month, day string
+	idx        []int // the draws' indexes in the batch, by user
+}
+
+// groupsOf groups live, sorted by table and user, by table, activity, month
+// and day, in that order.
+func groupsOf(live []*drawReq) []*drawGroup {
+	type key struct {
+		suffix     string
+		act        int64
+		month, day string
+	}
+	var groups []*drawGroup
+	byKey := make(map[key]*drawGroup)
+	for i, r := range live {
+		k := key{r.route.Suffix, r.in.Activity.ID, r.in.Month, r.in.Day}
+		g := byKey[k]
+		if g == nil {
+			g = &drawGroup{route: r.route, act: k.act, month: k.month, day: k.day}
+			byKey[k] = g
+			groups = append(groups, g)
+		}
+		g.idx = append(g.idx, i)
+	}
+	return groups
+}
+
+// in returns "?, ?, …" for the group's draws, and their users as arguments.
+func (g *drawGroup) in(live []*drawReq, keep func(i int) bool) (marks string, users []any) {
+	var sb strings.Builder
+	for _, i := range g.idx {
+		if keep != nil && !keep(i) {
+			continue
+		}
+		if len(users) > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString("?")
+		users = append(users, live[i].in.UserID)
+	}
+	return sb.String(), users
+}
+
+const (
+	// qLockAccounts locks the accounts of a group's users on one activity,
+	// in the order of the unique key (user, activity): the same order in every
+	// batch. {{users}} is the placeholders of the users.
+	qLockAccounts = `SELECT user_id, total_count, total_count_surplus, day_count, month_count
+		FROM raffle_activity_account{{suffix}} WHERE activity_id = ? AND user_id IN ({{users}}) FOR UPDATE`
+	// qReadGroup reads, under those locks, the users' month rows (kind 1), day
+	// rows (kind 2) and unused raffle orders (kind 3, every one: the oldest is
+	// picked by id).
+	qReadGroup = `SELECT 1, user_id, month_count, month_count_surplus, 0, '', '' FROM raffle_activity_account_month{{suffix}}
+			WHERE activity_id = ? AND month = ? AND user_id IN ({{users}})
+		UNION ALL
+		SELECT 2, user_id, day_count, day_count_surplus, 0, '', '' FROM raffle_activity_account_day{{suffix}}
+			WHERE activity_id = ? AND day = ? AND user_id IN ({{users}})
+		UNION ALL
+		SELECT 3, user_id, strategy_id, order_time, id, activity_name, order_id FROM user_raffle_order{{suffix}}
+			WHERE activity_id = ? AND order_state = 'create' AND user_id IN ({{users}})`
+)
+
+// read locks the accounts of the batch's draws and reads, under the locks,
+// their month and day rows and unused orders (two statements per group, all
+// in one request), and decides each draw's partake.
+func (b *drawBatches) read(ctx context.Context, h *sqldb.Handle, tx *sql.Tx, live []*drawReq, groups []*drawGroup) ([]readResult, error) {
+	queries := make([]string, 0, 2*len(groups))
+	var args []any
+	for _, g := range groups {
+		marks, users := g.in(live, nil)
+		queries = append(queries,
+			strings.ReplaceAll(g.route.SQL(qLockAccounts), "{{users}}", marks),
+			strings.ReplaceAll(g.route.SQL(qReadGroup), "{{users}}", marks))
+		args = append(args, g.act)
+		args = append(args, users...)
+		args = append(args, g.act, g.month)
+		args = append(args, users...)
+		args = append(args, g.act, g.day)
+		args = append(args, users...)
+		args = append(args, g.act)
+		args = append(args, users...)
+	}
+	rows, _, err := h.QueryMultiTx(ctx, tx, queries, args...)
+	if err != nil {
+		return nil, fmt.Errorf("lock accounts, read their periods: %w", err)
+	}
+	defer rows.Close()
+
+	type userRows struct {
+		acc        accountRow
+		hasAccount bool
+		month, day periodRow
+		unused     activity.RaffleOrder
+		unusedID   int64
+	}
+	out := make([]readResult, len(live))
+	for gi, g := range groups {
+		byUser := make(map[string]*userRows, len(g.idx))
+		for _, i := range g.idx {
+			byUser[live[i].in.UserID] = &userRows{}
+		}
+		if gi > 0 && !rows.NextResultSet() {
+			return nil, cmp.Or(rows.Err(), errors.New("lock accounts: result set missing"))
+		}
+		for rows.Next() {
+			var user string
+			var acc accountRow
+			if err := rows.Scan(&user, &acc.total, &acc.totalSurplus, &acc.day, &acc.month); err != nil {
+				return nil, fmt.Errorf("lock accounts: %w", err)
+			}
+			if u := byUser[user]; u != nil {
+				u.acc, u.hasAccount = acc, true
+			}
+		}
+		if !rows.NextResultSet() {
+			return nil, cmp.Or(rows.Err(), errors.New("read months, days, unused orders: result set missing"))
+		}
+		for rows.Next() {
+			var kind int
+			var user, s1, s2 string
+			var n1, n2, id int64
+			if err := rows.Scan(&kind, &user, &n1, &n2, &id, &s1, &s2); err != nil {
+				return nil, fmt.Errorf("read months, days, unused orders: %w", err)
+			}
+			u := byUser[user]
+			if u == nil {
+				continue
+			}
+			switch kind {
+			case 1:
+				u.month = periodRow{count: n1, surplus: n2, found: true}
+			case 2:
+				u.day = periodRow{count: n1, surplus: n2, found: true}
+			case 3:
+				if u.unused.OrderID == "" || id < u.unusedID {
+					u.unused.StrategyID, u.unused.OrderTime, u.unused.ActivityName, u.unused.OrderID = n1, time.UnixMilli(n2), s1, s2
+					u.unusedID = id
+				}
+			}
+		}
+		for _, i := range g.idx {
+			u := byUser[live[i].in.UserID]
+			pl, err := decide(live[i].in, u.acc, u.hasAccount, u.month, u.day, u.unused)
+			out[i] = readResult{pl: pl, err: err}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("lock accounts, read their periods: %w", err)
+	}
+	return out, nil
+}
+
+const (
+	// qTakeGroup takes one draw from the total, month and day surpluses of
+	// each of a group's users whose period rows both exist (one multi-table
+	// UPDATE: three rows per user).
+	qTakeGroup = `UPDATE raffle_activity_account{{suffix}} a, raffle_activity_account_month{{suffix}} m,
+		raffle_activity_account_day{{suffix}} d
+		SET a.total_count_surplus = a.total_count_surplus - 1, a.update_time = ?,
+			m.month_count_surplus = m.month_count_surplus - 1, m.update_time = ?,
+			d.day_count_surplus = d.day_count_surplus - 1, d.update_time = ?
+		WHERE a.activity_id = ? AND a.user_id IN ({{users}}) AND a.total_count_surplus > 0
+			AND m.user_id = a.user_id AND m.activity_id = a.activity_id AND m.month = ? AND m.month_count_surplus > 0
+			AND d.user_id = a.user_id AND d.activity_id = a.activity_id AND d.day = ? AND d.day_count_surplus > 0`
+	qTakeTotals = `UPDATE raffle_activity_account{{suffix}}
+		SET total_count_surplus = total_count_surplus - 1, update_time = ?
+		WHERE activity_id = ? AND user_id IN ({{users}}) AND total_count_surplus > 0`
+	qTakeMonths = `UPDATE raffle_activity_account_month{{suffix}}
+		SET month_count_surplus = month_count_surplus - 1, update_time = ?
+		WHERE activity_id = ? AND month = ? AND user_id IN ({{users}}) AND month_count_surplus > 0`
+	qTakeDays = `UPDATE raffle_activity_account_day{{suffix}}
+		SET day_count_surplus = day_count_surplus - 1, update_time = ?
+		WHERE activity_id = ? AND day = ? AND user_id IN ({{users}}) AND day_count_surplus > 0`
+	// qCountRows adds the rows the statement before it changed (matched, on
+	// this package's connections) to @bm_taken; qTakenRows reads the sum.
+	qResetTaken = `SET @bm_taken = 0`
+	qCountRows  = `SET @bm_taken = @bm_taken + ROW_COUNT()`
+	qTakenRows  = `SELECT @bm_taken`
+)
+
+// addTakes adds to w the statements that take one draw from the total, month
+// and day surpluses of each draw of the batch whose plan is in plans (by the
+// draw's index), a group at a time: the rows of draws whose period rows both
+// exist with one multi-table UPDATE, the others' totals with one UPDATE, their
+// existing period rows with one UPDATE per period and their missing ones with
+// one multi-row INSERT per period. It counts the rows changed (three per draw
+// when all went as planned) into @bm_taken, and returns that count.
+func addTakes(w *sqldb.Batch, live []*drawReq, groups []*drawGroup, plans map[int]plan) (want int64) {
+	w.Add("count rows taken", qResetTaken)
+	take := func(what, query string, marks string, args ...any) {
+		w.Add(what, strings.ReplaceAll(query, "{{users}}", marks), args...)
+		w.Add("count rows taken", qCountRows)
+	}
+	for _, g := range groups {
+		in := func(i int) bool { _, ok := plans[i]; return ok }
+		var now int64
+		var both, notBoth, monthFound, dayFound []int
+		var months, days sqldb.Batch
+		for _, i := range g.idx {
+			pl, ok := plans[i]
+			if !ok {
+				continue
+			}
+			now = max(now, pl.now)
+			want += 3
+			if pl.monthFound && pl.dayFound {
+				both = append(both, i)
+				continue
+			}
+			notBoth = append(notBoth, i)
+			user := live[i].in.UserID
+			if pl.monthFound {
+				monthFound = append(monthFound, i)
+			} else {
+				months.Add("insert month["+g.month+"]", g.route.SQL(qInsertMonth), user, g.act, g.month, pl.month.count, pl.month.count-1, pl.now, pl.now)
+			}
+			if pl.dayFound {
+				dayFound = append(dayFound, i)
+			} else {
+				days.Add("insert day["+g.day+"]", g.route.SQL(qInsertDay), user, g.act, g.day, pl.day.count, pl.day.count-1, pl.now, pl.now)
+			}
+		}
+		only := func(set []int) func(int) bool {
+			return func(i int) bool { return in(i) && slices.Contains(set, i) }
+		}
+		if len(both) > 0 {
+			marks, users := g.in(live, only(both))
+			take("take totals, month["+g.month+"], day["+g.day+"]", g.route.SQL(qTakeGroup), marks,
+				append(append([]any{now, now, now, g.act}, users...), g.month, g.day)...)
+		}
+		if len(notBoth) > 0 {
+			marks, users := g.in(live, only(notBoth))
+			take("take totals", g.route.SQL(qTakeTotals), marks, append([]any{now, g.act}, users...)...)
+		}
+		if len(monthFound) > 0 {
+			marks, users := g.in(live, only(monthFound))
+			take("take month["+g.month+"]", g.route.SQL(qTakeMonths), marks, append([]any{now, g.act, g.month}, users...)...)
+		}
+		if len(dayFound) > 0 {
+			marks, users := g.in(live, only(dayFound))
+			take("take day["+g.day+"]", g.route.SQL(qTakeDays), marks, append([]any{now, g.act, g.day}, users...)...)
+		}
+		for _, rows := range []*sqldb.Batch{&months, &days} {
+			if rows.Len() > 0 {
+				rows.Compact()
+				w.Merge(rows)
+				w.Add("count rows taken", qCountRows)
+			}
+		}
+	}
+	return want
+}
+
+// write sends the batch's writes, w, and the read of the rows its takes
+// changed in one request, and checks that every draw took one from each of
+// its total, month and day surpluses: the rows were read under the account
+// locks, so anything else means the batch must not commit.
+func (b *drawBatches) write(ctx context.Context, h *sqldb.Handle, tx *sql.Tx, w *sqldb.Batch, want int64) error {
+	rows, err := h.QueryAfterBatchTx(ctx, tx, w, qTakenRows)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var got sql.NullInt64
+	if !rows.Next() {
+		return fmt.Errorf("read rows taken: %w", cmp.Or(rows.Err(), sql.ErrNoRows))
+	}
+	if err := rows.Scan(&got); err != nil {
+		return fmt.Errorf("read rows taken: %w", err)
+	}
+	if got.Int64 != want {
+		return fmt.Errorf("the batch's takes changed %d rows, want %d: a surplus changed under the account locks", got.Int64, want)
+	}
+	return rows.Close()
+}

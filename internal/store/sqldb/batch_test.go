@@ -1,0 +1,99 @@
+package sqldb_test
+
+import (
+	"context"
+	"database/sql"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/bigmarket/bigmarket/internal/store/sqldb"
+	"github.com/bigmarket/bigmarket/internal/store/sqldb/sqldbtest"
+)
+
+func TestBatchCompactMergesInserts(t *testing.T) {
+	const (
+		ins = "INSERT INTO t (a, b) VALUES (?, ?)"
+		upd = "UPDATE t SET b = b + 1 WHERE a = ?"
+		ups = "INSERT INTO t (a, b) VALUES (?, ?) ON DUPLICATE KEY UPDATE b = b + 1"
+		oth = "INSERT INTO u (a) VALUES (?)"
+	)
+	var b sqldb.Batch
+	b.Add("ins 1", ins, 1, "x")
+	b.Add("upd 1", upd, 1)
+	b.Add("ups 1", ups, 1, "x")
+	b.Add("ins 2", ins, 2, "y")
+	b.Add("oth 1", oth, 7)
+	b.Add("upd 2", upd, 2)
+	b.Add("ups 2", ups, 2, "y")
+	b.Add("ins 3", ins, 3, "z")
+	b.Compact()
+	whats, queries, args := b.Statements()
+	wantQueries := []string{
+		"INSERT INTO t (a, b) VALUES (?, ?), (?, ?), (?, ?)",
+		upd, upd, // not INSERTs: kept one by one, in order
+		ups, ups, // something after the row: kept
+		oth, // alone in its group
+	}
+	if !reflect.DeepEqual(queries, wantQueries) {
+		t.Fatalf("queries:\n%q\nwant\n%q", queries, wantQueries)
+	}
+	wantArgs := [][]any{{1, "x", 2, "y", 3, "z"}, {1}, {2}, {1, "x"}, {2, "y"}, {7}}
+	if !reflect.DeepEqual(args, wantArgs) {
+		t.Fatalf("args %v, want %v", args, wantArgs)
+	}
+	if whats[0] != "ins 1 (and 2 more rows)" || whats[1] != "upd 1" || whats[2] != "upd 2" {
+		t.Fatalf("whats %q", whats)
+	}
+}
+
+func TestBatchCompactLeavesOtherStatements(t *testing.T) {
+	for _, q := range []string{
+		"INSERT INTO t (a) VALUES (?), (?)",
+		"INSERT INTO t (a) VALUES (1)",
+		"INSERT INTO t (a) SELECT a FROM u WHERE a = ?",
+		"REPLACE INTO t (a) VALUES (?)",
+	} {
+		var b sqldb.Batch
+		b.Add("one", q, 1)
+		b.Add("two", q, 2)
+		b.Compact()
+		if _, queries, _ := b.Statements(); len(queries) != 2 || queries[0] != q || queries[1] != q {
+			t.Errorf("%q compacted to %q", q, queries)
+		}
+	}
+}
+
+// TestBatchCompactRuns runs a compacted batch on each engine: the rows of the
+// merged INSERT are all written, a duplicate among them fails the batch.
+func TestBatchCompactRuns(t *testing.T) {
+	sqldbtest.ForEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		h := db.Config()
+		if _, err := h.Write().ExecContext(ctx, `CREATE TABLE compact_t (a INT PRIMARY KEY, b VARCHAR(8) NOT NULL)`); err != nil {
+			t.Fatal(err)
+		}
+		const ins = "INSERT INTO compact_t (a, b) VALUES (?, ?)"
+		run := func(rows ...int) error {
+			var b sqldb.Batch
+			for _, a := range rows {
+				b.Add("insert", ins, a, strings.Repeat("v", a%8))
+			}
+			b.Compact()
+			return sqldb.InTx(ctx, h, func(tx *sql.Tx) error {
+				_, err := h.ExecBatchTx(ctx, tx, &b)
+				return err
+			})
+		}
+		if err := run(1, 2, 3); err != nil {
+			t.Fatal(err)
+		}
+		if err := run(4, 5, 2); !db.Dialect().IsDuplicate(err) {
+			t.Fatalf("batch with a duplicate: err = %v, want a duplicate key", err)
+		}
+		var n int
+		if err := h.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM compact_t`).Scan(&n); err != nil || n != 3 {
+			t.Fatalf("rows %d, %v; want 3 (the failed batch wrote none)", n, err)
+		}
+	})
+}

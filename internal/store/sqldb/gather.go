@@ -1,0 +1,116 @@
+package sqldb
+
+import (
+	"slices"
+	"sync"
+)
+
+// Gather queues requests and hands them to run in batches: a batch is
+// whatever is queued when one of at most Runners goroutines becomes free (no
+// timed wait: under light load a batch is a single request), in arrival order,
+// at most Size requests and at most one per key. Runners start when requests
+// arrive and end when the queue is empty, so an idle Gather holds no
+// goroutine and needs no closing.
+//
+// It is the queue of an application-level group commit: run executes a batch
+// in one transaction and answers each request through whatever the request
+// carries (typically a buffered channel).
+type Gather[R any] struct {
+	runners, size int
+	key           func(R) string
+	run           func(batch []R)
+
+	mu      sync.Mutex
+	pending []*gathered[R]
+	running int
+}
+
+type gathered[R any] struct {
+	r     R
+	taken bool
+}
+
+// Ticket is a queued request; Withdraw takes it back while no batch has it.
+type Ticket[R any] struct {
+	g *Gather[R]
+	q *gathered[R]
+}
+
+// NewGather returns a Gather running batches with run, at most runners at
+// once (at least one) of at most size requests (at least one). key, when not
+// nil, names what two requests of one batch must not share (a user: its second
+// request waits for the next batch).
+func NewGather[R any](runners, size int, key func(R) string, run func(batch []R)) *Gather[R] {
+	return &Gather[R]{runners: max(runners, 1), size: max(size, 1), key: key, run: run}
+}
+
+// Add queues r, starting a runner when fewer than the most run.
+func (g *Gather[R]) Add(r R) Ticket[R] {
+	q := &gathered[R]{r: r}
+	g.mu.Lock()
+	g.pending = append(g.pending, q)
+	if g.running < g.runners {
+		g.running++
+		go g.work()
+	}
+	g.mu.Unlock()
+	return Ticket[R]{g: g, q: q}
+}
+
+// Withdraw removes the ticket's request from the queue and reports true when no
+// batch took it yet; false means a batch has it and will answer it.
+func (t Ticket[R]) Withdraw() bool {
+	t.g.mu.Lock()
+	defer t.g.mu.Unlock()
+	if t.q.taken {
+		return false
+	}
+	t.g.pending = slices.DeleteFunc(t.g.pending, func(q *gathered[R]) bool { return q == t.q })
+	return true
+}
+
+func (g *Gather[R]) work() {
+	for {
+		g.mu.Lock()
+		batch := g.takeLocked()
+		if len(batch) == 0 {
+			g.running--
+			g.mu.Unlock()
+			return
+		}
+		g.mu.Unlock()
+		g.run(batch)
+	}
+}
+
+// takeLocked takes the next batch off the queue.
+func (g *Gather[R]) takeLocked() []R {
+	if len(g.pending) == 0 {
+		return nil
+	}
+	var seen map[string]bool
+	if g.key != nil {
+		seen = make(map[string]bool, min(len(g.pending), g.size))
+	}
+	batch := make([]R, 0, min(len(g.pending), g.size))
+	rest := g.pending[:0:0]
+	for _, q := range g.pending {
+		if len(batch) < g.size {
+			k := ""
+			if g.key != nil {
+				k = g.key(q.r)
+			}
+			if !seen[k] || g.key == nil {
+				if g.key != nil {
+					seen[k] = true
+				}
+				q.taken = true
+				batch = append(batch, q.r)
+				continue
+			}
+		}
+		rest = append(rest, q)
+	}
+	g.pending = rest
+	return batch
+}
