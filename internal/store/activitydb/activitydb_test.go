@@ -36,6 +36,8 @@ type fixture struct {
 	db  *sqldb.DB
 	s   *activitydb.Store
 	ids *idgen.Generator
+	// batched: draws go through one batcher (mysqlFixture)
+	batched bool
 }
 
 func newFixture(t *testing.T, db *sqldb.DB) *fixture {

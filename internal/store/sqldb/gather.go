@@ -69,6 +69,13 @@ func (t Ticket[R]) Withdraw() bool {
 	return true
 }
 
+// Queued is the number of requests waiting for a batch.
+func (g *Gather[R]) Queued() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.pending)
+}
+
 func (g *Gather[R]) work() {
 	for {
 		g.mu.Lock()
