@@ -155,7 +155,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 	}
 	a.metrics = newMetrics(reg, a)
 	deliverer, err := award.NewDeliverer(award.DelivererConfig{
-		Store:          awarddb.NewDeliveries(a.db, records, credits),
+		Store:          awarddb.NewDeliveries(a.db, records, credits, awarddb.WithCreditBatches(cfg.Database.CreditBatchers, 0)),
 		Webhooks:       webhooks(cfg),
 		WebhookTimeout: cfg.Delivery.WebhookTimeout,
 		WebhookWorkers: cfg.Delivery.WebhookWorkers,

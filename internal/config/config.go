@@ -153,6 +153,10 @@ type Database struct {
 	DrawBatchers int `yaml:"draw_batchers"`
 	// DrawBatchSize bounds the draws of one batch (mysql). Zero means 64.
 	DrawBatchSize int `yaml:"draw_batch_size"`
+	// CreditBatchers is how many shared credit delivery transactions run at
+	// once per shard (mysql). Zero means 2; -1 runs every delivery in a
+	// transaction of its own.
+	CreditBatchers int `yaml:"credit_batchers"`
 }
 
 // Redis configures counters, locks and leases. No address means in-process.
@@ -368,6 +372,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	integer("BIGMARKET_MYSQL_TABLES_PER_SHARD", &c.Database.TablesPerShard)
 	integer("BIGMARKET_MYSQL_DRAW_BATCHERS", &c.Database.DrawBatchers)
 	integer("BIGMARKET_MYSQL_DRAW_BATCH_SIZE", &c.Database.DrawBatchSize)
+	integer("BIGMARKET_MYSQL_CREDIT_BATCHERS", &c.Database.CreditBatchers)
 	list("BIGMARKET_REDIS_ADDRS", &c.Redis.Addrs)
 	str("BIGMARKET_REDIS_PASSWORD", &c.Redis.Password)
 	str("BIGMARKET_REDIS_PREFIX", &c.Redis.Prefix)
@@ -511,6 +516,7 @@ func (c Config) validateNumbers(bad func(format string, args ...any)) {
 	between("database.tables_per_shard", int64(c.Database.TablesPerShard), 0, MaxTablesPerShard)
 	between("database.draw_batchers", int64(c.Database.DrawBatchers), -1, 1024)
 	between("database.draw_batch_size", int64(c.Database.DrawBatchSize), 0, 4096)
+	between("database.credit_batchers", int64(c.Database.CreditBatchers), -1, 1024)
 	if c.Database.MaxOpenConns < 0 {
 		bad("database.max_open_conns %d: want zero (the store's default) or a positive number", c.Database.MaxOpenConns)
 	}

@@ -145,6 +145,10 @@ type DrawInput struct {
 	Now time.Time
 	// Day and Month are the period keys of Now (activity.DayKey, MonthKey).
 	Day, Month string
+	// StockKeys are the stock fences the raffle may hold (DrawTx.Hold), if
+	// known: a batch takes them all with its account locks, in the same
+	// request, so that its raffles find them held.
+	StockKeys []string
 }
 
 // Draw runs the quota step of a draw and the caller's raffle in ONE transaction
@@ -241,11 +245,16 @@ func (t *DrawTx) Hold(key string, hold func(ctx context.Context, tx *sql.Tx, r s
 		t.fences.failed = cmp.Or(t.fences.failed, err)
 		return 0, err
 	}
-	if t.fences.gens == nil {
-		t.fences.gens = make(map[string]int64)
-	}
-	t.fences.gens[key] = gen
+	t.fences.hold(key, gen)
 	return gen, nil
+}
+
+// hold records that the transaction holds fence key at generation gen.
+func (f *heldFences) hold(key string, gen int64) {
+	if f.gens == nil {
+		f.gens = make(map[string]int64)
+	}
+	f.gens[key] = gen
 }
 
 // drawAlone runs one draw in a transaction of its own.

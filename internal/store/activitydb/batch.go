@@ -152,17 +152,17 @@ func (b *drawBatches) run(batch []*drawReq) {
 	}()
 
 	groups := groupsOf(live)
-	reads, err := b.read(ctx, h, tx, live, groups)
+	fences := &heldFences{}
+	reads, err := b.read(ctx, h, tx, live, groups, fences)
 	if err != nil {
 		alone(live)
 		return
 	}
 
 	var (
-		rows   sqldb.Batch // orders and the raffles' writes
-		inTx   []int       // draws whose writes are in the batch, by index
-		plans  = make(map[int]plan, len(live))
-		fences = &heldFences{}
+		rows  sqldb.Batch // orders and the raffles' writes
+		inTx  []int       // draws whose writes are in the batch, by index
+		plans = make(map[int]plan, len(live))
 	)
 	for i, r := range live {
 		rd := reads[i]
@@ -322,7 +322,7 @@ const (
 // read locks the accounts of the batch's draws and reads, under the locks,
 // their month and day rows and unused orders (two statements per group, all
 // in one request), and decides each draw's partake.
-func (b *drawBatches) read(ctx context.Context, h *sqldb.Handle, tx *sql.Tx, live []*drawReq, groups []*drawGroup) ([]readResult, error) {
+func (b *drawBatches) read(ctx context.Context, h *sqldb.Handle, tx *sql.Tx, live []*drawReq, groups []*drawGroup, fences *heldFences) ([]readResult, error) {
 	queries := make([]string, 0, 2*len(groups))
 	var args []any
 	for _, g := range groups {
@@ -338,6 +338,21 @@ func (b *drawBatches) read(ctx context.Context, h *sqldb.Handle, tx *sql.Tx, liv
 		args = append(args, users...)
 		args = append(args, g.act)
 		args = append(args, users...)
+	}
+	// The stock fences the raffles may hold, after the accounts (the order
+	// of a draw alone), at once.
+	var keys []string
+	for _, r := range live {
+		for _, k := range r.in.StockKeys {
+			if !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	if len(keys) > 0 {
+		q, a := b.s.fences.HoldAllQuery(keys)
+		queries = append(queries, q)
+		args = append(args, a...)
 	}
 	rows, _, err := h.QueryMultiTx(ctx, tx, queries, args...)
 	if err != nil {
@@ -401,6 +416,19 @@ func (b *drawBatches) read(ctx context.Context, h *sqldb.Handle, tx *sql.Tx, liv
 			u := byUser[live[i].in.UserID]
 			pl, err := decide(live[i].in, u.acc, u.hasAccount, u.month, u.day, u.unused)
 			out[i] = readResult{pl: pl, err: err}
+		}
+	}
+	if len(keys) > 0 {
+		if !rows.NextResultSet() {
+			return nil, cmp.Or(rows.Err(), errors.New("hold stock fences: result set missing"))
+		}
+		for rows.Next() {
+			var key string
+			var gen int64
+			if err := rows.Scan(&key, &gen); err != nil {
+				return nil, fmt.Errorf("hold stock fences: %w", err)
+			}
+			fences.hold(key, gen)
 		}
 	}
 	if err := rows.Err(); err != nil {

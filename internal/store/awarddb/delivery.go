@@ -1,6 +1,7 @@
 package awarddb
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -139,14 +140,43 @@ type Deliveries struct {
 	db      *sqldb.DB
 	records *Store
 	credits CreditTx
+	// batches, one per shard, gather concurrent credit deliveries into
+	// shared transactions (MySQL only).
+	batches []*creditBatches
+}
+
+// DeliveriesOption configures Deliveries.
+type DeliveriesOption func(*deliveriesOptions)
+
+type deliveriesOptions struct {
+	batchers, batchSize int
+}
+
+// WithCreditBatches sets how many credit delivery batches run at once per
+// shard (zero: DefaultCreditBatchers; negative: every delivery runs in a
+// transaction of its own) and the most deliveries of one batch (zero:
+// DefaultCreditBatchSize). Batches are made on MySQL only.
+func WithCreditBatches(batchers, size int) DeliveriesOption {
+	return func(o *deliveriesOptions) { o.batchers, o.batchSize = batchers, size }
 }
 
 var _ award.DeliveryStore = (*Deliveries)(nil)
 
 // NewDeliveries returns the delivery store of db; credits is the credit ledger
 // (creditdb.New(db)).
-func NewDeliveries(db *sqldb.DB, records *Store, credits CreditTx) *Deliveries {
-	return &Deliveries{db: db, records: records, credits: credits}
+func NewDeliveries(db *sqldb.DB, records *Store, credits CreditTx, opts ...DeliveriesOption) *Deliveries {
+	var o deliveriesOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	d := &Deliveries{db: db, records: records, credits: credits}
+	if db.Dialect().Name() == sqldb.DriverMySQL && o.batchers >= 0 {
+		batchers, size := cmp.Or(o.batchers, DefaultCreditBatchers), cmp.Or(o.batchSize, DefaultCreditBatchSize)
+		for i := range db.Shards() {
+			d.batches = append(d.batches, newCreditBatches(d, i, batchers, size))
+		}
+	}
+	return d
 }
 
 // Get implements award.DeliveryStore.
@@ -189,7 +219,18 @@ const qRecordState = `SELECT award_state FROM user_award_record{{suffix}} WHERE 
 // key, waiting there for the first one; it then reads the record, and answers
 // award.ErrRecordState when the record left create (credit.ErrDuplicate
 // otherwise). A record in another state rolls the credit back.
+//
+// On MySQL, forward orders of concurrent deliveries share transactions
+// (batches, see creditBatches) with the same outcomes.
 func (d *Deliveries) CreditAndComplete(ctx context.Context, userID, orderID string, o credit.Order, now time.Time) error {
+	if d.batches != nil && o.TradeType == credit.Forward {
+		return d.batches[d.db.Route(userID).Shard].credit(ctx, userID, orderID, o, now)
+	}
+	return d.creditAlone(ctx, userID, orderID, o, now)
+}
+
+// creditAlone is CreditAndComplete in a transaction of its own.
+func (d *Deliveries) creditAlone(ctx context.Context, userID, orderID string, o credit.Order, now time.Time) error {
 	err := d.db.InUserTx(ctx, userID, func(tx *sql.Tx, r sqldb.Route) error {
 		if o.TradeType != credit.Forward {
 			// The record first: a duplicate delivery waits on its row and

@@ -32,6 +32,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/bigmarket/bigmarket/internal/store/sqldb"
 )
@@ -84,6 +85,27 @@ func (s *Store) Hold(ctx context.Context, tx *sql.Tx, r sqldb.Route, key string)
 		return 0, fmt.Errorf("hold stock fence[%s]: %w", key, err)
 	}
 	return gen, nil
+}
+
+// HoldAllQuery returns a statement that takes the fences of keys (at least
+// one) at once, as Hold does each, answering rows of (key, generation) for the
+// keys that have a fence row, and its arguments. It runs inside the caller's
+// transaction, for instance in a multi-statement request (MySQL).
+func (s *Store) HoldAllQuery(keys []string) (query string, args []any) {
+	var sb strings.Builder
+	sb.WriteString("SELECT stock_key, gen FROM stock_fence WHERE stock_key IN (")
+	for i, k := range keys {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString("?")
+		args = append(args, k)
+	}
+	sb.WriteString(")")
+	if s.db.Dialect().Name() == sqldb.DriverMySQL {
+		sb.WriteString(" ORDER BY stock_key LOCK IN SHARE MODE")
+	}
+	return sb.String(), args
 }
 
 // Ensure creates key's fence row (gen 0) on every shard database where it is

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -147,11 +148,14 @@ func (h *Handle) QueryAfterBatchTx(ctx context.Context, tx *sql.Tx, b *Batch, qu
 
 // Compact regroups b's statements by query text, groups in the order of their
 // first statement, and turns each group of two or more single-row INSERTs
-// ("INSERT INTO … VALUES (?, …, ?)" with nothing after the row) into one
-// multi-row INSERT with the group's rows in order: n rows cost the database one
-// statement instead of n. Only for batches whose statements do not depend on
-// each other's order (no statement reads or changes a row another one writes),
-// such as the rows of different users' draws.
+// ("INSERT INTO … VALUES (?, …, ?)", possibly followed by an upsert clause
+// without placeholders, such as "ON DUPLICATE KEY UPDATE n = n + VALUES(n)")
+// into one multi-row INSERT with the group's rows in order: n rows cost the
+// database one statement instead of n, and the server applies them row by row
+// as it would have the single statements. Only for batches whose statements do
+// not depend on each other's order across groups (no statement reads or
+// changes a row another group writes), such as different users' rows; the row
+// count of a merged statement is its rows'.
 func (b *Batch) Compact() {
 	if len(b.stmts) < 2 {
 		return
@@ -170,13 +174,13 @@ func (b *Batch) Compact() {
 	out := make([]batchStmt, 0, len(order))
 	for _, q := range order {
 		g := groups[q]
-		head, row, ok := splitValues(q)
+		head, row, tail, ok := splitValues(q)
 		if len(g) < 2 || !ok {
 			out = append(out, g...)
 			continue
 		}
 		var sb strings.Builder
-		sb.Grow(len(head) + len(g)*(len(row)+2))
+		sb.Grow(len(head) + len(g)*(len(row)+2) + len(tail))
 		sb.WriteString(head)
 		var args []any
 		for i, s := range g {
@@ -186,30 +190,35 @@ func (b *Batch) Compact() {
 			sb.WriteString(row)
 			args = append(args, s.args...)
 		}
+		sb.WriteString(tail)
 		out = append(out, batchStmt{what: fmt.Sprintf("%s (and %d more rows)", g[0].what, len(g)-1), query: sb.String(), args: args})
 	}
 	b.stmts = out
 }
 
-// splitValues splits a single-row "INSERT … VALUES (?, …, ?)" into its head
-// (through "VALUES ") and its row of placeholders; ok is false for any other
+// valuesRow finds the row of placeholders after an INSERT's VALUES.
+var valuesRow = regexp.MustCompile(`(?i)\bVALUES\s*\(\s*\?(\s*,\s*\?)*\s*\)`)
+
+// splitValues splits a single-row "INSERT … VALUES (?, …, ?) [tail]" into its
+// head (through "VALUES "), its row of placeholders and its tail (an upsert
+// clause without placeholders, or nothing); ok is false for any other
 // statement.
-func splitValues(q string) (head, row string, ok bool) {
+func splitValues(q string) (head, row, tail string, ok bool) {
 	if !strings.HasPrefix(strings.ToUpper(strings.TrimSpace(q)), "INSERT INTO ") {
-		return "", "", false
+		return "", "", "", false
 	}
-	i := strings.LastIndex(strings.ToUpper(q), "VALUES")
-	if i < 0 {
-		return "", "", false
+	loc := valuesRow.FindStringIndex(q)
+	if loc == nil {
+		return "", "", "", false
 	}
-	row = strings.TrimSpace(q[i+len("VALUES"):])
-	if len(row) < 3 || row[0] != '(' || row[len(row)-1] != ')' {
-		return "", "", false
+	tail = q[loc[1]:]
+	if strings.Contains(tail, "?") || strings.Contains(q[:loc[0]], "?") {
+		return "", "", "", false
 	}
-	for _, p := range strings.Split(row[1:len(row)-1], ",") {
-		if strings.TrimSpace(p) != "?" {
-			return "", "", false
-		}
+	if t := strings.ToUpper(strings.TrimSpace(tail)); t != "" && !strings.HasPrefix(t, "ON DUPLICATE KEY UPDATE ") && !strings.HasPrefix(t, "ON CONFLICT") {
+		return "", "", "", false
 	}
-	return q[:i] + "VALUES ", row, true
+	match := q[loc[0]:loc[1]]
+	open := strings.IndexByte(match, '(')
+	return q[:loc[0]] + match[:open], match[open:], tail, true
 }

@@ -32,13 +32,13 @@ func TestBatchCompactMergesInserts(t *testing.T) {
 	wantQueries := []string{
 		"INSERT INTO t (a, b) VALUES (?, ?), (?, ?), (?, ?)",
 		upd, upd, // not INSERTs: kept one by one, in order
-		ups, ups, // something after the row: kept
+		"INSERT INTO t (a, b) VALUES (?, ?), (?, ?) ON DUPLICATE KEY UPDATE b = b + 1", // an upsert clause after the rows
 		oth, // alone in its group
 	}
 	if !reflect.DeepEqual(queries, wantQueries) {
 		t.Fatalf("queries:\n%q\nwant\n%q", queries, wantQueries)
 	}
-	wantArgs := [][]any{{1, "x", 2, "y", 3, "z"}, {1}, {2}, {1, "x"}, {2, "y"}, {7}}
+	wantArgs := [][]any{{1, "x", 2, "y", 3, "z"}, {1}, {2}, {1, "x", 2, "y"}, {7}}
 	if !reflect.DeepEqual(args, wantArgs) {
 		t.Fatalf("args %v, want %v", args, wantArgs)
 	}
@@ -53,6 +53,8 @@ func TestBatchCompactLeavesOtherStatements(t *testing.T) {
 		"INSERT INTO t (a) VALUES (1)",
 		"INSERT INTO t (a) SELECT a FROM u WHERE a = ?",
 		"REPLACE INTO t (a) VALUES (?)",
+		"INSERT INTO t (a) VALUES (?) ON DUPLICATE KEY UPDATE a = ?",
+		"INSERT INTO t (a) VALUES (?) RETURNING a",
 	} {
 		var b sqldb.Batch
 		b.Add("one", q, 1)
@@ -94,6 +96,28 @@ func TestBatchCompactRuns(t *testing.T) {
 		var n int
 		if err := h.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM compact_t`).Scan(&n); err != nil || n != 3 {
 			t.Fatalf("rows %d, %v; want 3 (the failed batch wrote none)", n, err)
+		}
+
+		// An upsert's rows merge too, and apply one by one: a key twice adds twice.
+		if _, err := h.Write().ExecContext(ctx, `CREATE TABLE compact_sum (k INT PRIMARY KEY, n INT NOT NULL)`); err != nil {
+			t.Fatal(err)
+		}
+		d := db.Dialect()
+		ups := `INSERT INTO compact_sum (k, n) VALUES (?, ?) ` + d.Upsert([]string{"k"}, "n = compact_sum.n + "+d.Excluded("n"))
+		var b sqldb.Batch
+		for _, kn := range [][2]int{{1, 1}, {2, 5}, {1, 10}} {
+			b.Add("upsert", ups, kn[0], kn[1])
+		}
+		b.Compact()
+		if _, qs, _ := b.Statements(); len(qs) != 1 {
+			t.Fatalf("upserts compacted to %d statements, want 1: %q", len(qs), qs)
+		}
+		if err := sqldb.InTx(ctx, h, func(tx *sql.Tx) error { _, err := h.ExecBatchTx(ctx, tx, &b); return err }); err != nil {
+			t.Fatal(err)
+		}
+		var n1, n2 int
+		if err := h.Read().QueryRowContext(ctx, `SELECT (SELECT n FROM compact_sum WHERE k = 1), (SELECT n FROM compact_sum WHERE k = 2)`).Scan(&n1, &n2); err != nil || n1 != 11 || n2 != 5 {
+			t.Fatalf("sums %d %d, %v; want 11 5", n1, n2, err)
 		}
 	})
 }

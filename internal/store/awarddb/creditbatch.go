@@ -1,0 +1,197 @@
+package awarddb
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/bigmarket/bigmarket/internal/award"
+	"github.com/bigmarket/bigmarket/internal/credit"
+	"github.com/bigmarket/bigmarket/internal/store/sqldb"
+)
+
+// Credit deliveries in batches (MySQL).
+//
+// Concurrent credit deliveries on one shard share a transaction, as draws do
+// (activitydb): a batch is whatever deliveries are queued when a batcher
+// becomes free, at most one per user, and costs three requests whatever its
+// size — begin; the credit orders (one multi-row INSERT per table), the
+// accounts (one multi-row upsert per table), the records from create to
+// completed (one UPDATE per table) and the count of records changed; commit.
+// A batch commits only if every record changed: a duplicate delivery (its
+// credit order already in the ledger), a record no longer in create or any
+// failure rolls the batch back, and each of its deliveries then runs in a
+// transaction of its own, which answers it exactly as before.
+const (
+	// DefaultCreditBatchers is how many credit batches of a shard run at once.
+	DefaultCreditBatchers = 2
+	// DefaultCreditBatchSize bounds the deliveries of one batch.
+	DefaultCreditBatchSize = 64
+	// creditBatchTimeout bounds a batch's transaction.
+	creditBatchTimeout = 5 * time.Second
+)
+
+// creditReq is one queued delivery.
+type creditReq struct {
+	ctx     context.Context
+	userID  string
+	orderID string
+	o       credit.Order
+	now     time.Time
+	route   sqldb.Route
+	done    chan creditAnswer // buffered: the batch never waits for its caller
+}
+
+// creditAnswer is a batch's answer to one delivery: its error, or alone when
+// it must run in a transaction of its own.
+type creditAnswer struct {
+	err   error
+	alone bool
+}
+
+// creditBatches gathers the credit deliveries of one shard into batches.
+type creditBatches struct {
+	d      *Deliveries
+	shard  int
+	gather *sqldb.Gather[*creditReq]
+}
+
+func newCreditBatches(d *Deliveries, shard, batchers, size int) *creditBatches {
+	b := &creditBatches{d: d, shard: shard}
+	b.gather = sqldb.NewGather(batchers, size, func(r *creditReq) string { return r.userID }, b.run)
+	return b
+}
+
+// credit queues a delivery and waits for its batch's answer; a caller whose
+// context ends while it is queued leaves with the context's error.
+func (b *creditBatches) credit(ctx context.Context, userID, orderID string, o credit.Order, now time.Time) error {
+	req := &creditReq{ctx: ctx, userID: userID, orderID: orderID, o: o, now: now, route: b.d.db.Route(userID),
+		done: make(chan creditAnswer, 1)}
+	ticket := b.gather.Add(req)
+	var ans creditAnswer
+	select {
+	case ans = <-req.done:
+	case <-ctx.Done():
+		if ticket.Withdraw() {
+			return fmt.Errorf("credit and complete award record: user[%s] order[%s]: %w", userID, orderID, ctx.Err())
+		}
+		ans = <-req.done
+	}
+	if ans.alone {
+		return b.d.creditAlone(ctx, userID, orderID, o, now)
+	}
+	if ans.err != nil {
+		return fmt.Errorf("credit and complete award record: user[%s] order[%s]: %w", userID, orderID, ans.err)
+	}
+	return nil
+}
+
+// qCompleteRecords moves a table's records of a batch from create to
+// completed; {{orders}} is the placeholders of their order ids.
+const qCompleteRecords = `UPDATE user_award_record{{suffix}} SET award_state = ?, update_time = ?
+	WHERE award_state = ? AND order_id IN ({{orders}})`
+
+// run runs one batch and answers each of its deliveries exactly once.
+func (b *creditBatches) run(batch []*creditReq) {
+	// The accounts are upserted in one order (table, then user) by every
+	// batch, so that two batches never wait for each other in a cycle.
+	slices.SortFunc(batch, func(x, y *creditReq) int {
+		return cmp.Or(strings.Compare(x.route.Suffix, y.route.Suffix), strings.Compare(x.userID, y.userID))
+	})
+	var live []*creditReq
+	answer := func(rs []*creditReq, a creditAnswer) {
+		for _, r := range rs {
+			r.done <- a
+		}
+	}
+	var w sqldb.Batch
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.done <- creditAnswer{err: err}
+			continue
+		}
+		if err := b.d.credits.AddApply(&w, r.route, r.o); err != nil {
+			r.done <- creditAnswer{alone: true} // alone, it answers this error
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	// Different users' rows: one multi-row statement per table and kind.
+	w.Compact()
+	w.Add("count records completed", qResetCompleted)
+	var now int64
+	for _, r := range live {
+		now = max(now, r.now.UnixMilli())
+	}
+	for i := 0; i < len(live); {
+		j := i
+		args := []any{string(award.RecordCompleted), now, string(award.RecordCreate)}
+		var marks strings.Builder
+		for ; j < len(live) && live[j].route.Suffix == live[i].route.Suffix; j++ {
+			if j > i {
+				marks.WriteString(", ")
+			}
+			marks.WriteString("?")
+			args = append(args, live[j].orderID)
+		}
+		w.Add("complete award records", strings.ReplaceAll(live[i].route.SQL(qCompleteRecords), "{{orders}}", marks.String()), args...)
+		w.Add("count records completed", qCountCompleted)
+		i = j
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), creditBatchTimeout)
+	defer cancel()
+	h := b.d.db.Shard(b.shard)
+	tx, err := h.Write().BeginTx(ctx, nil)
+	if err != nil {
+		answer(live, creditAnswer{alone: true})
+		return
+	}
+	if err := completed(ctx, h, tx, &w, len(live)); err != nil {
+		_ = tx.Rollback()
+		answer(live, creditAnswer{alone: true})
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		// The outcome is unknown: a delivery must not run again here (its
+		// message is redelivered, and finds the record completed if it was).
+		answer(live, creditAnswer{err: fmt.Errorf("commit on %s: %w", h.Name(), err)})
+		return
+	}
+	answer(live, creditAnswer{})
+}
+
+// The count of a batch's records changed, kept in a session variable of the
+// batch's connection.
+const (
+	qResetCompleted = `SET @bm_completed = 0`
+	qCountCompleted = `SET @bm_completed = @bm_completed + ROW_COUNT()`
+	qCompleted      = `SELECT @bm_completed`
+)
+
+// completed runs w and checks that it completed want records.
+func completed(ctx context.Context, h *sqldb.Handle, tx *sql.Tx, w *sqldb.Batch, want int) error {
+	rows, err := h.QueryAfterBatchTx(ctx, tx, w, qCompleted)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var got sql.NullInt64
+	if !rows.Next() {
+		return fmt.Errorf("read records completed: %w", cmp.Or(rows.Err(), sql.ErrNoRows))
+	}
+	if err := rows.Scan(&got); err != nil {
+		return fmt.Errorf("read records completed: %w", err)
+	}
+	if got.Int64 != int64(want) {
+		return fmt.Errorf("the batch completed %d records, want %d", got.Int64, want)
+	}
+	return rows.Close()
+}
