@@ -4,14 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/go-sql-driver/mysql"
 
 	"github.com/bigmarket/bigmarket/internal/activity"
 	"github.com/bigmarket/bigmarket/internal/award"
@@ -38,6 +33,8 @@ type fixture struct {
 	ids *idgen.Generator
 	// batched: draws go through one batcher (mysqlFixture)
 	batched bool
+	// stockKeys are the draws' DrawInput.StockKeys
+	stockKeys []string
 }
 
 func newFixture(t *testing.T, db *sqldb.DB) *fixture {
@@ -48,12 +45,13 @@ func noRaffle(*activitydb.DrawTx, activity.Partake, *sqldb.Batch) error { return
 
 func (f *fixture) drawWith(user string, now time.Time, raffle activitydb.Raffle) (activity.Partake, error) {
 	return f.s.Draw(context.Background(), activitydb.DrawInput{
-		UserID:   user,
-		Activity: testAct,
-		OrderID:  f.ids.Next(),
-		Now:      now,
-		Day:      activity.DayKey(now, time.UTC),
-		Month:    activity.MonthKey(now, time.UTC),
+		UserID:    user,
+		Activity:  testAct,
+		OrderID:   f.ids.Next(),
+		Now:       now,
+		Day:       activity.DayKey(now, time.UTC),
+		Month:     activity.MonthKey(now, time.UTC),
+		StockKeys: f.stockKeys,
 	}, raffle)
 }
 
@@ -393,14 +391,7 @@ func TestDrawProgressAndRollback(t *testing.T) {
 // its fence hold).
 func TestDrawRoundTripsMySQL(t *testing.T) {
 	ctx := context.Background()
-	cfg := sqldbtest.MySQLConfig(t, 1, 1)
-	dsn, err := mysql.ParseDSN(cfg.ShardDSNs[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := newCommandCounter(t, dsn.Addr)
-	dsn.Addr = proxy.addr
-	cfg.ShardDSNs[0] = dsn.FormatDSN()
+	cfg, proxy := sqldbtest.CountedMySQLConfig(t, 1, 1)
 	db := sqldbtest.OpenConfig(t, cfg)
 	f := newFixture(t, db)
 	records, tasks := awarddb.New(db), outboxdb.New(db)
@@ -409,8 +400,8 @@ func TestDrawRoundTripsMySQL(t *testing.T) {
 	if _, err := f.draw(user, t0); err != nil { // the period rows exist now
 		t.Fatal(err)
 	}
-	before := proxy.commands.Load()
-	_, err = f.drawWith(user, t0, func(dt *activitydb.DrawTx, p activity.Partake, w *sqldb.Batch) error {
+	before := proxy.Commands()
+	_, err := f.drawWith(user, t0, func(dt *activitydb.DrawTx, p activity.Partake, w *sqldb.Batch) error {
 		r := dt.Route
 		records.AddInsert(w, r, award.Record{UserID: user, ActivityID: testAct.ID, StrategyID: testAct.StrategyID,
 			OrderID: p.Order.OrderID, AwardID: 101, State: award.RecordCreate, Time: t0})
@@ -424,81 +415,13 @@ func TestDrawRoundTripsMySQL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := proxy.commands.Load() - before; got != 4 {
+	if got := proxy.Commands() - before; got != 4 {
 		t.Fatalf("a draw sent %d requests, want 4 (begin, lock+reads, order+surpluses+award record+task+check, commit)", got)
 	}
 	var n int
 	r := db.Route(user)
 	if err := db.Shard(r.Shard).Read().QueryRowContext(ctx, r.SQL(`SELECT COUNT(*) FROM user_award_record{{suffix}} WHERE user_id = ?`), user).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("award records of %s: %d, %v; want 1", user, n, err)
-	}
-}
-
-// commandCounter is a TCP proxy to a MySQL server that counts the commands
-// clients send: packets with sequence number 0 (each command starts one; the
-// handshake's client packet has sequence 1).
-type commandCounter struct {
-	addr, target string
-	commands     atomic.Int64
-}
-
-func newCommandCounter(t *testing.T, target string) *commandCounter {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &commandCounter{addr: ln.Addr().String(), target: target}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, conn := range conns {
-			conn.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	wg.Go(func() {
-		for {
-			client, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			server, err := net.Dial("tcp", c.target)
-			if err != nil {
-				client.Close()
-				continue
-			}
-			mu.Lock()
-			conns = append(conns, client, server)
-			mu.Unlock()
-			wg.Go(func() { io.Copy(client, server); client.Close() })
-			wg.Go(func() { c.count(server, client); server.Close() })
-		}
-	})
-	return c
-}
-
-// count copies MySQL packets from client to server, counting commands.
-func (c *commandCounter) count(server io.Writer, client io.Reader) {
-	var head [4]byte
-	for {
-		if _, err := io.ReadFull(client, head[:]); err != nil {
-			return
-		}
-		n := int64(head[0]) | int64(head[1])<<8 | int64(head[2])<<16
-		if head[3] == 0 {
-			c.commands.Add(1)
-		}
-		if _, err := server.Write(head[:]); err != nil {
-			return
-		}
-		if _, err := io.CopyN(server, client, n); err != nil {
-			return
-		}
 	}
 }
 

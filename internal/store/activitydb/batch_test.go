@@ -9,13 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
-
 	"github.com/bigmarket/bigmarket/internal/activity"
 	"github.com/bigmarket/bigmarket/internal/award"
 	"github.com/bigmarket/bigmarket/internal/idgen"
 	"github.com/bigmarket/bigmarket/internal/store/activitydb"
 	"github.com/bigmarket/bigmarket/internal/store/awarddb"
+	"github.com/bigmarket/bigmarket/internal/store/fencedb"
 	"github.com/bigmarket/bigmarket/internal/store/sqldb"
 	"github.com/bigmarket/bigmarket/internal/store/sqldb/sqldbtest"
 )
@@ -99,21 +98,22 @@ func drawAll(f *fixture, users []string, raffle activitydb.Raffle) (map[string]a
 	return parts, errs
 }
 
-// TestDrawBatchSharesOneTransaction: twenty queued draws cost the requests of
-// one draw (begin, locks and reads, writes and their check, commit), and each
-// takes one draw of its own user's quota.
+// TestDrawBatchSharesOneTransaction: twenty queued draws, whose raffles hold
+// stock fences, cost the requests of one draw (begin, locks, fences and reads,
+// writes and their check, commit), and each takes one draw of its own user's
+// quota.
 func TestDrawBatchSharesOneTransaction(t *testing.T) {
-	cfg := sqldbtest.MySQLConfig(t, 1, 2)
-	dsn, err := mysql.ParseDSN(cfg.ShardDSNs[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := newCommandCounter(t, dsn.Addr)
-	dsn.Addr = proxy.addr
-	cfg.ShardDSNs[0] = dsn.FormatDSN()
+	cfg, proxy := sqldbtest.CountedMySQLConfig(t, 1, 2)
 	db := sqldbtest.OpenConfig(t, cfg)
 	f := &fixture{t: t, db: db, s: activitydb.New(db, activitydb.WithDrawBatches(1, 64)), ids: idgen.New(nil)}
-	records := awarddb.New(db)
+	records, fences := awarddb.New(db), fencedb.New(db)
+	// The raffles hold stock fences; the batch takes them with its locks.
+	f.stockKeys = []string{"award_stock:100006:101", "award_stock:100006:102"}
+	for _, k := range f.stockKeys {
+		if err := fences.Ensure(context.Background(), k); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	var users []string
 	for i := range 20 {
@@ -132,6 +132,9 @@ func TestDrawBatchSharesOneTransaction(t *testing.T) {
 	for i, u := range users {
 		wg.Go(func() {
 			_, errs[i] = f.drawWith(u, t0, func(dt *activitydb.DrawTx, p activity.Partake, w *sqldb.Batch) error {
+				if gen, err := dt.Hold(f.stockKeys[i%2], fences.Hold); err != nil || gen != 0 {
+					return fmt.Errorf("hold: gen %d, %v", gen, err)
+				}
 				records.AddInsert(w, dt.Route, award.Record{UserID: u, ActivityID: testAct.ID, StrategyID: testAct.StrategyID,
 					OrderID: p.Order.OrderID, AwardID: 101, State: award.RecordCreate, Time: t0})
 				return nil
@@ -139,14 +142,14 @@ func TestDrawBatchSharesOneTransaction(t *testing.T) {
 		})
 	}
 	waitQueued(f, len(users))
-	before := proxy.commands.Load()
+	before := proxy.Commands()
 	release()
 	wg.Wait()
 	if err := <-holder; err != nil {
 		t.Fatal(err)
 	}
 	// The held batch ends with two (writes, commit), the queued one sends four.
-	if got := proxy.commands.Load() - before; got > 6 {
+	if got := proxy.Commands() - before; got > 6 {
 		t.Fatalf("20 queued draws and the end of the held one sent %d requests, want at most 6", got)
 	}
 	for i, u := range users {
