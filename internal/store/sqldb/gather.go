@@ -76,6 +76,13 @@ func (g *Gather[R]) Queued() int {
 	return len(g.pending)
 }
 
+// Running is the number of runners (each running a batch or about to take one).
+func (g *Gather[R]) Running() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.running
+}
+
 func (g *Gather[R]) work() {
 	for {
 		g.mu.Lock()
