@@ -80,7 +80,7 @@ func deleteTopology(t *testing.T, cfg Config, topics []string) {
 	})
 }
 
-func withChannel(t *testing.T, url string, f func(*amqp.Channel)) {
+func withChannel(t testing.TB, url string, f func(*amqp.Channel)) {
 	t.Helper()
 	conn, err := amqp.Dial(url)
 	if err != nil {
