@@ -49,6 +49,8 @@ type consumer struct {
 	h          bus.Handler
 	ch         *amqp.Channel
 	deliveries <-chan amqp.Delivery
+	acks       *acker       // acknowledges the deliveries of ch
+	running    atomic.Int32 // handler goroutines still reading deliveries
 }
 
 // connect dials and builds a complete session: exchange, the publishing channel,
@@ -142,7 +144,9 @@ func (b *RabbitMQ) startConsumer(s *session, topic string, h bus.Handler) (*cons
 	if err != nil {
 		return nil, fmt.Errorf("consume %s: %w", q, err)
 	}
-	return &consumer{topic: topic, queue: q, tag: tag, h: h, ch: ch, deliveries: deliveries}, nil
+	acks := newAcker(ch, 2*b.cfg.Prefetch, b.cfg.ackDelay, b.cfg.ackHold, max(b.cfg.Prefetch/2, 1),
+		b.log.With("queue", q))
+	return &consumer{topic: topic, queue: q, tag: tag, h: h, ch: ch, deliveries: deliveries, acks: acks}, nil
 }
 
 // watch kills the session when notify reports a close (or is closed).
