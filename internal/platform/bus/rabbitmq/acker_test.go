@@ -103,7 +103,9 @@ func TestRabbitMQAcksBatchedBehindUnfinishedHandler(t *testing.T) {
 	publishIDs(t, b, "send_award", ids...) // delivery tags 1..8, m0 first
 
 	a := currentAcker(b)
-	testsvc.Eventually(t, "the 7 later handlers to report", func() bool { return a.waiting.Load() == int64(len(ids)-1) })
+	testsvc.Eventually(t, "the 7 later handlers to report", func() bool {
+		return a.waiting.Load() == int64(len(ids)-1) || len(px.ackFrames()) > 0 // (the latter: a bug)
+	})
 	if got := px.ackFrames(); len(got) != 0 {
 		t.Fatalf("acknowledgements sent while the oldest handler runs: %+v", got)
 	}
@@ -159,7 +161,9 @@ func TestRabbitMQUnfinishedHandlerNeverAcked(t *testing.T) {
 	testsvc.Eventually(t, "tags 2..8 acknowledged", func() bool {
 		acked := map[uint64]bool{}
 		for _, f := range px.ackFrames() {
-			acked[f.tag] = true
+			for tag := f.tag; tag > 0 && (tag == f.tag || f.multiple); tag-- {
+				acked[tag] = true
+			}
 		}
 		for tag := uint64(2); tag <= uint64(len(ids)); tag++ {
 			if !acked[tag] {
@@ -245,12 +249,18 @@ func TestRabbitMQBatchedAcksAroundNacksAndRetries(t *testing.T) {
 
 	a := currentAcker(b)
 	testsvc.Eventually(t, "m1 nacked and m2..m7 reported", func() bool {
-		nacked := false
+		nacked, acked := false, false
 		for _, f := range px.ackFrames() {
 			nacked = nacked || (f.nack && f.tag == 2)
+			acked = acked || !f.nack
 		}
-		return nacked && a.waiting.Load() == int64(len(ids)-2)
+		return acked || (nacked && a.waiting.Load() == int64(len(ids)-2)) // acked: a bug, reported below
 	})
+	for _, f := range px.ackFrames() {
+		if !f.nack {
+			t.Fatalf("acknowledgement %+v sent while the oldest handler runs", f)
+		}
+	}
 	withChannel(t, cfg.URL, func(ch *amqp.Channel) {
 		if _, err := ch.QueueDeclare(q+".retry", true, false, false, false, retryArgs); err != nil {
 			t.Fatal(err)
