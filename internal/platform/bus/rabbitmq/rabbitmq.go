@@ -29,7 +29,11 @@
 // handled deliveries from the oldest unacknowledged one, sent within a few
 // milliseconds (see acker), never covering a delivery whose handler has not
 // returned; a failed delivery moved to the retry or parking queue is
-// acknowledged alone, at once, and one that could not be moved is nacked. No NotifyPublish
+// acknowledged alone, at once, and one that could not be moved is nacked.
+// Concurrent publishes share the publishing channel, many in flight, each
+// waiting for its own deferred confirm. What the client writes within 2 ms
+// (publishes, acknowledgements) leaves in one write (see lingerConn), so that
+// the broker handles, syncs and confirms it together. No NotifyPublish
 // listener is registered (confirms are awaited per message), and every
 // notification channel is buffered and drained, so Close cannot hang on them.
 package rabbitmq
@@ -108,6 +112,9 @@ type Config struct {
 	// ackHold is how long a handled delivery may wait behind an earlier,
 	// unfinished one before it is acknowledged alone; zero means defaultAckHold.
 	ackHold time.Duration
+	// writeLinger is how long a write to the connection may wait for others to
+	// share its system call; zero means defaultWriteLinger, negative means none.
+	writeLinger time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -146,6 +153,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ackDelay == 0 {
 		c.ackDelay = defaultAckDelay
+	}
+	if c.writeLinger == 0 {
+		c.writeLinger = defaultWriteLinger
 	}
 	if c.ackHold <= 0 {
 		c.ackHold = defaultAckHold

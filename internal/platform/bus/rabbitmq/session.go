@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,6 +63,16 @@ func (b *RabbitMQ) connect() (*session, error) {
 	dial := b.cfg.dial
 	if dial == nil {
 		dial = amqp.DefaultDial(dialTimeout)
+	}
+	if linger := b.cfg.writeLinger; linger > 0 {
+		raw := dial
+		dial = func(network, addr string) (net.Conn, error) {
+			c, err := raw(network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return newLingerConn(c, linger), nil
+		}
 	}
 	conn, err := amqp.DialConfig(b.cfg.URL, amqp.Config{
 		Heartbeat:  b.cfg.Heartbeat,
