@@ -24,7 +24,16 @@
 // with bus.ErrUnavailable; the outbox keeps the task for its retry job. Deliveries
 // are acknowledged on the channel they came from, after the handler returned nil,
 // so a delivery tag is never used on a newer channel, where tags start again; a
-// delivery whose channel died is redelivered by the broker. No NotifyPublish
+// delivery whose channel died is redelivered by the broker. Acknowledgements are
+// batched per channel: one basic.ack with multiple=true for the longest run of
+// handled deliveries from the oldest unacknowledged one, sent within a few
+// milliseconds (see acker), never covering a delivery whose handler has not
+// returned; a failed delivery moved to the retry or parking queue is
+// acknowledged alone, at once, and one that could not be moved is nacked.
+// Concurrent publishes share the publishing channel, many in flight, each
+// waiting for its own deferred confirm. What the client writes within 2 ms
+// (publishes, acknowledgements) leaves in one write (see lingerConn), so that
+// the broker handles, syncs and confirms it together. No NotifyPublish
 // listener is registered (confirms are awaited per message), and every
 // notification channel is buffered and drained, so Close cannot hang on them.
 package rabbitmq
@@ -97,6 +106,15 @@ type Config struct {
 	// onState is called with true after each (re)connection and false after each
 	// loss (tests wait on it).
 	onState func(connected bool)
+	// ackDelay is how long a handled delivery may wait for later ones to share
+	// its acknowledgement; zero means defaultAckDelay, negative means none.
+	ackDelay time.Duration
+	// ackHold is how long a handled delivery may wait behind an earlier,
+	// unfinished one before it is acknowledged alone; zero means defaultAckHold.
+	ackHold time.Duration
+	// writeLinger is how long a write to the connection may wait for others to
+	// share its system call; zero means defaultWriteLinger, negative means none.
+	writeLinger time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -132,6 +150,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.ackDelay == 0 {
+		c.ackDelay = defaultAckDelay
+	}
+	if c.writeLinger == 0 {
+		c.writeLinger = defaultWriteLinger
+	}
+	if c.ackHold <= 0 {
+		c.ackHold = defaultAckHold
 	}
 	return c
 }
@@ -327,10 +354,16 @@ func (b *RabbitMQ) install(s *session) bool {
 	}
 	b.sess = s
 	for _, c := range s.consumers {
+		c.running.Store(int32(b.cfg.Prefetch))
 		for range b.cfg.Prefetch {
 			b.handlers.Add(1)
 			go b.consume(s, c)
 		}
+		b.handlers.Add(1)
+		go func() {
+			defer b.handlers.Done()
+			c.acks.run()
+		}()
 	}
 	b.mu.Unlock()
 	b.state(true)
@@ -439,13 +472,17 @@ func (b *RabbitMQ) close() error {
 
 // consume runs deliveries of one consumer through its handler until the consumer
 // ends (channel closed or consumer cancelled), which kills the session so that it
-// is rebuilt.
+// is rebuilt. The last of a consumer's goroutines to return lets its acker
+// acknowledge what is left and stop.
 func (b *RabbitMQ) consume(s *session, c *consumer) {
 	defer b.handlers.Done()
 	for d := range c.deliveries {
 		b.deliver(s, c, d)
 	}
 	s.fail(fmt.Errorf("consumer of %s ended", c.queue))
+	if c.running.Add(-1) == 0 {
+		close(c.acks.in)
+	}
 }
 
 func (b *RabbitMQ) deliver(s *session, c *consumer, d amqp.Delivery) {
@@ -453,10 +490,7 @@ func (b *RabbitMQ) deliver(s *session, c *consumer, d amqp.Delivery) {
 	attempt := attemptOf(d.Headers)
 	herr := bus.Invoke(b.hctx, c.h, m)
 	if herr == nil {
-		if err := d.Ack(false); err != nil {
-			b.log.Warn("bus: ack failed; the message will be delivered again",
-				"topic", m.Topic, "id", m.ID, "err", err)
-		}
+		c.acks.settle(d.DeliveryTag, true) // acknowledged in a batch
 		return
 	}
 
@@ -495,9 +529,13 @@ func (b *RabbitMQ) deliver(s *session, c *consumer, d amqp.Delivery) {
 		}
 		t.Stop()
 		_ = d.Nack(false, true) // fails harmlessly when the channel is gone
+		c.acks.settle(d.DeliveryTag, false)
 		return
 	}
-	if err := d.Ack(false); err != nil {
+	// Acknowledged alone, at once: OnFailed runs only once the ack is written.
+	err := d.Ack(false)
+	c.acks.settle(d.DeliveryTag, false)
+	if err != nil {
 		b.log.Warn("bus: ack after moving a failed message failed; it may be handled again",
 			"topic", m.Topic, "id", m.ID, "err", err)
 		return

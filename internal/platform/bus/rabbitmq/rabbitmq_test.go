@@ -2,9 +2,9 @@ package rabbitmq
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -80,7 +80,7 @@ func deleteTopology(t *testing.T, cfg Config, topics []string) {
 	})
 }
 
-func withChannel(t *testing.T, url string, f func(*amqp.Channel)) {
+func withChannel(t testing.TB, url string, f func(*amqp.Channel)) {
 	t.Helper()
 	conn, err := amqp.Dial(url)
 	if err != nil {
@@ -236,6 +236,15 @@ type proxy struct {
 	down   bool
 	conns  []net.Conn
 	thawed chan struct{} // closed while not frozen
+	acks   []ackFrame    // basic.ack and basic.nack frames the clients sent, in order
+}
+
+// ackFrame is a basic.ack or basic.nack seen by the proxy.
+type ackFrame struct {
+	channel  uint16
+	tag      uint64
+	multiple bool
+	nack     bool
 }
 
 func newProxy(t *testing.T, target string) *proxy {
@@ -282,9 +291,65 @@ func (p *proxy) accept() {
 		p.mu.Lock()
 		p.conns = append(p.conns, c, up)
 		p.mu.Unlock()
-		go func() { io.Copy(up, c); up.Close() }()
+		go p.fromClient(c, up)
 		go p.fromBroker(c, up)
 	}
+}
+
+// fromClient forwards the client's bytes and records its acknowledgements.
+func (p *proxy) fromClient(c, up net.Conn) {
+	defer up.Close()
+	buf := make([]byte, 32<<10)
+	var pending []byte
+	header := true // the protocol header comes first
+	for {
+		n, err := c.Read(buf)
+		if n > 0 {
+			if _, werr := up.Write(buf[:n]); werr != nil {
+				return
+			}
+			pending = append(pending, buf[:n]...)
+			if header && len(pending) >= 8 {
+				pending, header = pending[8:], false
+			}
+			if !header {
+				pending = p.parse(pending)
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// parse records the acknowledgements among the complete frames of b and returns
+// what is left of b.
+func (p *proxy) parse(b []byte) []byte {
+	for len(b) >= 7 {
+		size := int(binary.BigEndian.Uint32(b[3:7]))
+		if len(b) < 7+size+1 {
+			break
+		}
+		typ, ch, payload := b[0], binary.BigEndian.Uint16(b[1:3]), b[7:7+size]
+		if typ == 1 && len(payload) >= 13 { // a method frame: class, method, arguments
+			class, method := binary.BigEndian.Uint16(payload[0:2]), binary.BigEndian.Uint16(payload[2:4])
+			tag, bits := binary.BigEndian.Uint64(payload[4:12]), payload[12]
+			if class == 60 && (method == 80 || method == 120) { // basic.ack, basic.nack
+				p.mu.Lock()
+				p.acks = append(p.acks, ackFrame{channel: ch, tag: tag, multiple: bits&1 != 0, nack: method == 120})
+				p.mu.Unlock()
+			}
+		}
+		b = b[7+size+1:]
+	}
+	return b
+}
+
+// ackFrames returns the acknowledgements seen so far.
+func (p *proxy) ackFrames() []ackFrame {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]ackFrame(nil), p.acks...)
 }
 
 func (p *proxy) fromBroker(c, up net.Conn) {

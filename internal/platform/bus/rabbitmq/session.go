@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,6 +50,8 @@ type consumer struct {
 	h          bus.Handler
 	ch         *amqp.Channel
 	deliveries <-chan amqp.Delivery
+	acks       *acker       // acknowledges the deliveries of ch
+	running    atomic.Int32 // handler goroutines still reading deliveries
 }
 
 // connect dials and builds a complete session: exchange, the publishing channel,
@@ -60,6 +63,16 @@ func (b *RabbitMQ) connect() (*session, error) {
 	dial := b.cfg.dial
 	if dial == nil {
 		dial = amqp.DefaultDial(dialTimeout)
+	}
+	if linger := b.cfg.writeLinger; linger > 0 {
+		raw := dial
+		dial = func(network, addr string) (net.Conn, error) {
+			c, err := raw(network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return newLingerConn(c, linger), nil
+		}
 	}
 	conn, err := amqp.DialConfig(b.cfg.URL, amqp.Config{
 		Heartbeat:  b.cfg.Heartbeat,
@@ -142,7 +155,9 @@ func (b *RabbitMQ) startConsumer(s *session, topic string, h bus.Handler) (*cons
 	if err != nil {
 		return nil, fmt.Errorf("consume %s: %w", q, err)
 	}
-	return &consumer{topic: topic, queue: q, tag: tag, h: h, ch: ch, deliveries: deliveries}, nil
+	acks := newAcker(ch, 2*b.cfg.Prefetch, b.cfg.ackDelay, b.cfg.ackHold, max(b.cfg.Prefetch/2, 1),
+		b.log.With("queue", q))
+	return &consumer{topic: topic, queue: q, tag: tag, h: h, ch: ch, deliveries: deliveries, acks: acks}, nil
 }
 
 // watch kills the session when notify reports a close (or is closed).
