@@ -208,8 +208,9 @@ type Raffle func(t *DrawTx, p activity.Partake, w *sqldb.Batch) error
 
 // DrawTx is the transaction a draw's raffle runs in. On MySQL it is shared by
 // the draws of a batch (other users' draws on the same shard), whose raffles
-// run one at a time; a raffle names its user's tables with Route, takes stock
-// fences through Hold, and writes only through its batch.
+// run at the same time: a raffle names its user's tables with Route, takes
+// stock fences through Hold (safe for concurrent use), writes only through its
+// batch, and uses Tx directly only when it is the batch's one raffle to do so.
 type DrawTx struct {
 	Tx    *sql.Tx
 	Route sqldb.Route
@@ -220,8 +221,10 @@ type DrawTx struct {
 }
 
 // heldFences are the stock fences a transaction holds, by key, and the first
-// failure to take one.
+// failure to take one. It is safe for concurrent use; its lock also keeps the
+// transaction to one fence read at a time.
 type heldFences struct {
+	mu     sync.Mutex
 	gens   map[string]int64
 	failed error
 }
@@ -237,24 +240,34 @@ func (t *DrawTx) Hold(key string, hold func(ctx context.Context, tx *sql.Tx, r s
 	if t.fences == nil {
 		t.fences = &heldFences{}
 	}
-	if gen, ok := t.fences.gens[key]; ok {
+	f := t.fences
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if gen, ok := f.gens[key]; ok {
 		return gen, nil
 	}
 	gen, err := hold(t.ctx, t.Tx, t.Route, key)
 	if err != nil {
-		t.fences.failed = cmp.Or(t.fences.failed, err)
+		f.failed = cmp.Or(f.failed, err)
 		return 0, err
 	}
-	t.fences.hold(key, gen)
+	f.holdLocked(key, gen)
 	return gen, nil
 }
 
-// hold records that the transaction holds fence key at generation gen.
-func (f *heldFences) hold(key string, gen int64) {
+// holdLocked records that the transaction holds fence key at generation gen.
+func (f *heldFences) holdLocked(key string, gen int64) {
 	if f.gens == nil {
 		f.gens = make(map[string]int64)
 	}
 	f.gens[key] = gen
+}
+
+// failure is the first failure to take a fence, if any.
+func (f *heldFences) failure() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.failed
 }
 
 // drawAlone runs one draw in a transaction of its own.

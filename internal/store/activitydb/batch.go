@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bigmarket/bigmarket/internal/activity"
@@ -37,8 +38,9 @@ import (
 // batch was committed, and the raffle keeps its result across runs as it does
 // across transaction retries.
 const (
-	// DefaultDrawBatchers is how many batches of a shard run at once.
-	DefaultDrawBatchers = 4
+	// DefaultDrawBatchers is how many batches of a shard run at once: one
+	// measured best (docs/PERFORMANCE.md), its batches the largest.
+	DefaultDrawBatchers = 1
 	// DefaultDrawBatchSize bounds the draws of one batch.
 	DefaultDrawBatchSize = 64
 	// drawBatchTimeout bounds a batch's transaction.
@@ -164,6 +166,16 @@ func (b *drawBatches) run(batch []*drawReq) {
 		inTx  []int       // draws whose writes are in the batch, by index
 		plans = make(map[int]plan, len(live))
 	)
+	// The raffles run at once (each waits on its own engine calls); their
+	// writes join the batch in the draws' order.
+	type raffled struct {
+		ran, answered bool
+		w             sqldb.Batch
+		err           error
+		panicked      any
+	}
+	res := make([]raffled, len(live))
+	var wg sync.WaitGroup
 	for i, r := range live {
 		rd := reads[i]
 		switch {
@@ -179,33 +191,49 @@ func (b *drawBatches) run(batch []*drawReq) {
 			r.done <- drawAnswer{err: r.ctx.Err()}
 			continue
 		}
-		var w sqldb.Batch
-		t := &DrawTx{Tx: tx, Route: r.route, ctx: ctx, fences: fences}
-		p, err := callRaffle(r.raffle, t, rd.pl.p, &w)
-		if p == nil && err != nil && fences.failed == nil && r.ctx.Err() != nil {
-			// The caller went away (its engine call was cancelled): that
-			// costs only its own draw, the transaction is intact.
-			r.done <- drawAnswer{err: err}
+		res[i].ran = true
+		wg.Go(func() {
+			t := &DrawTx{Tx: tx, Route: r.route, ctx: ctx, fences: fences}
+			res[i].panicked, res[i].err = callRaffle(r.raffle, t, rd.pl.p, &res[i].w)
+		})
+	}
+	wg.Wait()
+	failed := false
+	for i, r := range live {
+		x := &res[i]
+		if !x.ran || (x.err == nil && x.panicked == nil) {
 			continue
 		}
-		if p != nil || err != nil {
-			// Anything else fails the batch: every draw not answered yet,
-			// this one included, runs again alone (a panic is the caller's).
-			if p != nil {
-				r.done <- drawAnswer{panicked: p}
-			} else {
-				alone(live[i : i+1])
-			}
-			for _, j := range inTx {
-				alone(live[j : j+1])
-			}
-			alone(live[i+1:])
-			return
+		if x.panicked == nil && fences.failure() == nil && r.ctx.Err() != nil {
+			// The caller went away (its engine call was cancelled): that
+			// costs only its own draw, the transaction is intact.
+			r.done <- drawAnswer{err: x.err}
+			x.answered = true
+			continue
 		}
-		rd.pl.addOrder(&rows, r.route, r.in)
-		rows.Merge(&w)
-		inTx = append(inTx, i)
-		plans[i] = rd.pl
+		failed = true
+	}
+	if failed {
+		// Anything else fails the batch: every draw not answered yet runs
+		// again alone (a panic is its caller's).
+		for i, r := range live {
+			switch x := &res[i]; {
+			case !x.ran || x.answered:
+			case x.panicked != nil:
+				r.done <- drawAnswer{panicked: x.panicked}
+			default:
+				r.done <- drawAnswer{alone: true}
+			}
+		}
+		return
+	}
+	for i, r := range live {
+		if x := &res[i]; x.ran && !x.answered {
+			reads[i].pl.addOrder(&rows, r.route, r.in)
+			rows.Merge(&x.w)
+			inTx = append(inTx, i)
+			plans[i] = reads[i].pl
+		}
 	}
 	if len(inTx) == 0 {
 		return
@@ -428,7 +456,7 @@ func (b *drawBatches) read(ctx context.Context, h *sqldb.Handle, tx *sql.Tx, liv
 			if err := rows.Scan(&key, &gen); err != nil {
 				return nil, fmt.Errorf("hold stock fences: %w", err)
 			}
-			fences.hold(key, gen)
+			fences.holdLocked(key, gen) // not shared yet
 		}
 	}
 	if err := rows.Err(); err != nil {

@@ -28,7 +28,7 @@ import (
 // transaction of its own, which answers it exactly as before.
 const (
 	// DefaultCreditBatchers is how many credit batches of a shard run at once.
-	DefaultCreditBatchers = 2
+	DefaultCreditBatchers = 1
 	// DefaultCreditBatchSize bounds the deliveries of one batch.
 	DefaultCreditBatchSize = 64
 	// creditBatchTimeout bounds a batch's transaction.

@@ -73,7 +73,9 @@ func (f *creditFixture) hold() (release func(), done <-chan error) {
 		f.t.Fatalf("lock the holder's account: %d, %v", n, err)
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- f.d.CreditAndComplete(ctx, "holder", "order-holder", f.order("holder", "order-holder", "c-holder", 100), ct0) }()
+	go func() {
+		errc <- f.d.CreditAndComplete(ctx, "holder", "order-holder", f.order("holder", "order-holder", "c-holder", 100), ct0)
+	}()
 	// Wait until the holder's batch waits for the lock: its request shows in
 	// the shard database's process list.
 	for i := 0; ; i++ {
