@@ -164,31 +164,35 @@ type DrawInput struct {
 //     missing) are each decremented by one and a raffle order is inserted with
 //     in.OrderID, directly in state used (the same transaction records its
 //     award, so the order is never seen unused);
-//  3. raffle is called with the transaction, the user's route, the partake
-//     (TotalUsed, TodayUsed counting this draw) and a batch: it runs the engine
-//     and adds the award record and the outbox task to the batch (reads and
-//     locks it needs on the way, such as stock fences, go through tx);
+//  3. raffle is called with the transaction (a DrawTx: the user's route, and
+//     Hold for stock fences), the partake (TotalUsed, TodayUsed counting this
+//     draw) and a batch: it runs the engine and adds the award record and the
+//     outbox task to the batch;
 //  4. a reused order is marked used (0 rows → activity.ErrOrderUsed) in the
 //     same batch, the batch runs (one round trip on MySQL), and the
 //     transaction commits.
 //
-// On MySQL a draw that finds its period rows costs six round trips: begin,
-// the account lock with the reads under it, the order with the surpluses, a
-// stock fence when the raffle takes stock, the batch, commit.
+// On MySQL, concurrent draws of a shard share their transaction (a batch, see
+// drawBatches), with the same outcome each: a batch of any size costs four
+// requests (begin; the account locks, the stock fences of in.StockKeys and the
+// reads under the locks; the orders, surpluses, records and tasks, one
+// statement per table, with a read of the rows they changed; commit), and a
+// draw whose batch cannot commit runs again in a transaction of its own. Its
+// raffle then runs again too.
 //
-// Any error, raffle's included, rolls everything back and is returned wrapped
+// Any error, raffle's included, rolls the draw back and is returned wrapped
 // (errors.Is works). The returned Partake's order is in state used.
 //
 // The transaction is retried as a whole when the engine reports a transient
 // conflict (SQLITE_BUSY, MySQL deadlock or lock wait timeout; see sqldb.InTx), so
-// raffle may run more than once for one Draw. It must keep no effects outside tx,
-// or make them idempotent: the partake of a retry normally carries the same order
-// id (the reused order, or in.OrderID), so a raffle that took award stock may
-// remember its result by order id and reuse it instead of taking stock again. A
-// unit taken by an attempt that rolled back and is not reused is lost:
-// undersell, never oversell. raffle must write through tx or the batch only, never through
-// the shard's pools (with SQLite, the one writer connection is tx's: using
-// Write() there waits forever).
+// raffle may run more than once for one Draw. It must keep no effects outside the
+// transaction, or make them idempotent: the partake of a retry normally carries
+// the same order id (the reused order, or in.OrderID), so a raffle that took award
+// stock may remember its result by order id and reuse it instead of taking stock
+// again. A unit taken by an attempt that rolled back and is not reused is lost:
+// undersell, never oversell. raffle must write through the batch only, never
+// through the shard's pools (with SQLite, the one writer connection is the
+// transaction's: using Write() there waits forever).
 //
 // An empty UserID or OrderID or a non-positive activity id returns
 // activity.ErrInvalid.

@@ -22,19 +22,21 @@ import (
 // application-level group commit, as the SQLite writer does): a batch is
 // whatever draws are queued when one of the shard's batchers becomes free,
 // never a timed wait, at most one per user and activity, and costs the same
-// five requests whatever its size:
+// four requests whatever its size:
 //
 //	START TRANSACTION
-//	for each draw, by table and user: lock the account; read month, day, unused order  -- one request
-//	(each stock fence the raffles hold, once per batch)
-//	for each draw: the order, the surpluses, the award record, the task; then a read of the surpluses left  -- one request
+//	per table: lock the accounts; read their month and day rows and unused orders;
+//	  the stock fences of the draws' StockKeys                                     -- one request
+//	(the raffles run at once, each calling its engine)
+//	per table: take the surpluses (counting the rows changed); insert the orders,
+//	  award records and tasks; read the count of rows changed                       -- one request
 //	COMMIT
 //
 // Each draw keeps its own outcome. A draw whose quota is spent is answered at
 // once (nothing of it is written); a draw with an unused order to reuse, and
 // every draw of a batch that fails as a whole (a deadlock, a lost connection, a
-// raffle's error, surpluses that do not read back as planned), runs again in a
-// transaction of its own (Store.drawAlone), from the start: nothing of the
+// raffle's error, takes that did not change three rows per draw), runs again in
+// a transaction of its own (Store.drawAlone), from the start: nothing of the
 // batch was committed, and the raffle keeps its result across runs as it does
 // across transaction retries.
 const (
