@@ -314,20 +314,14 @@ func groupsOf(live []*drawReq) []*drawGroup {
 	return groups
 }
 
-// in returns "?, ?, …" for the group's draws, and their users as arguments.
-func (g *drawGroup) in(live []*drawReq, keep func(i int) bool) (marks string, users []any) {
-	var sb strings.Builder
-	for _, i := range g.idx {
-		if keep != nil && !keep(i) {
-			continue
-		}
-		if len(users) > 0 {
-			sb.WriteString(", ")
-		}
-		sb.WriteString("?")
-		users = append(users, live[i].in.UserID)
+// usersIn returns "?, ?, …" for the draws of live at idx, and their users as
+// arguments.
+func usersIn(live []*drawReq, idx []int) (marks string, users []any) {
+	users = make([]any, len(idx))
+	for j, i := range idx {
+		users[j] = live[i].in.UserID
 	}
-	return sb.String(), users
+	return strings.Repeat("?, ", len(idx)-1) + "?", users
 }
 
 const (
@@ -356,7 +350,7 @@ func (b *drawBatches) read(ctx context.Context, h *sqldb.Handle, tx *sql.Tx, liv
 	queries := make([]string, 0, 2*len(groups))
 	var args []any
 	for _, g := range groups {
-		marks, users := g.in(live, nil)
+		marks, users := usersIn(live, g.idx)
 		queries = append(queries,
 			strings.ReplaceAll(g.route.SQL(qLockAccounts), "{{users}}", marks),
 			strings.ReplaceAll(g.route.SQL(qReadGroup), "{{users}}", marks))
@@ -468,6 +462,8 @@ func (b *drawBatches) read(ctx context.Context, h *sqldb.Handle, tx *sql.Tx, liv
 }
 
 const (
+	// The take statements end with the users' placeholders ({{users}}).
+	//
 	// qTakeGroup takes one draw from the total, month and day surpluses of
 	// each of a group's users whose period rows both exist (one multi-table
 	// UPDATE: three rows per user).
@@ -476,23 +472,19 @@ const (
 		SET a.total_count_surplus = a.total_count_surplus - 1, a.update_time = ?,
 			m.month_count_surplus = m.month_count_surplus - 1, m.update_time = ?,
 			d.day_count_surplus = d.day_count_surplus - 1, d.update_time = ?
-		WHERE a.activity_id = ? AND a.user_id IN ({{users}}) AND a.total_count_surplus > 0
+		WHERE a.activity_id = ? AND a.total_count_surplus > 0
 			AND m.user_id = a.user_id AND m.activity_id = a.activity_id AND m.month = ? AND m.month_count_surplus > 0
-			AND d.user_id = a.user_id AND d.activity_id = a.activity_id AND d.day = ? AND d.day_count_surplus > 0`
+			AND d.user_id = a.user_id AND d.activity_id = a.activity_id AND d.day = ? AND d.day_count_surplus > 0
+			AND a.user_id IN ({{users}})`
 	qTakeTotals = `UPDATE raffle_activity_account{{suffix}}
 		SET total_count_surplus = total_count_surplus - 1, update_time = ?
-		WHERE activity_id = ? AND user_id IN ({{users}}) AND total_count_surplus > 0`
+		WHERE activity_id = ? AND total_count_surplus > 0 AND user_id IN ({{users}})`
 	qTakeMonths = `UPDATE raffle_activity_account_month{{suffix}}
 		SET month_count_surplus = month_count_surplus - 1, update_time = ?
-		WHERE activity_id = ? AND month = ? AND user_id IN ({{users}}) AND month_count_surplus > 0`
+		WHERE activity_id = ? AND month = ? AND month_count_surplus > 0 AND user_id IN ({{users}})`
 	qTakeDays = `UPDATE raffle_activity_account_day{{suffix}}
 		SET day_count_surplus = day_count_surplus - 1, update_time = ?
-		WHERE activity_id = ? AND day = ? AND user_id IN ({{users}}) AND day_count_surplus > 0`
-	// qCountRows adds the rows the statement before it changed (matched, on
-	// this package's connections) to @bm_taken; qTakenRows reads the sum.
-	qResetTaken = `SET @bm_taken = 0`
-	qCountRows  = `SET @bm_taken = @bm_taken + ROW_COUNT()`
-	qTakenRows  = `SELECT @bm_taken`
+		WHERE activity_id = ? AND day = ? AND day_count_surplus > 0 AND user_id IN ({{users}})`
 )
 
 // addTakes adds to w the statements that take one draw from the total, month
@@ -500,16 +492,15 @@ const (
 // draw's index), a group at a time: the rows of draws whose period rows both
 // exist with one multi-table UPDATE, the others' totals with one UPDATE, their
 // existing period rows with one UPDATE per period and their missing ones with
-// one multi-row INSERT per period. It counts the rows changed (three per draw
-// when all went as planned) into @bm_taken, and returns that count.
+// one multi-row INSERT per period. Every statement is counted
+// (sqldb.Batch.AddCounted); it returns the count when all goes as planned,
+// three rows per draw.
 func addTakes(w *sqldb.Batch, live []*drawReq, groups []*drawGroup, plans map[int]plan) (want int64) {
-	w.Add("count rows taken", qResetTaken)
-	take := func(what, query string, marks string, args ...any) {
-		w.Add(what, strings.ReplaceAll(query, "{{users}}", marks), args...)
-		w.Add("count rows taken", qCountRows)
+	take := func(what, query string, idx []int, args ...any) {
+		marks, users := usersIn(live, idx)
+		w.AddCounted(what, strings.ReplaceAll(query, "{{users}}", marks), append(args, users...)...)
 	}
 	for _, g := range groups {
-		in := func(i int) bool { _, ok := plans[i]; return ok }
 		var now int64
 		var both, notBoth, monthFound, dayFound []int
 		var months, days sqldb.Batch
@@ -529,64 +520,47 @@ func addTakes(w *sqldb.Batch, live []*drawReq, groups []*drawGroup, plans map[in
 			if pl.monthFound {
 				monthFound = append(monthFound, i)
 			} else {
-				months.Add("insert month["+g.month+"]", g.route.SQL(qInsertMonth), user, g.act, g.month, pl.month.count, pl.month.count-1, pl.now, pl.now)
+				months.AddCounted("insert month["+g.month+"]", g.route.SQL(qInsertMonth), user, g.act, g.month, pl.month.count, pl.month.count-1, pl.now, pl.now)
 			}
 			if pl.dayFound {
 				dayFound = append(dayFound, i)
 			} else {
-				days.Add("insert day["+g.day+"]", g.route.SQL(qInsertDay), user, g.act, g.day, pl.day.count, pl.day.count-1, pl.now, pl.now)
+				days.AddCounted("insert day["+g.day+"]", g.route.SQL(qInsertDay), user, g.act, g.day, pl.day.count, pl.day.count-1, pl.now, pl.now)
 			}
 		}
-		only := func(set []int) func(int) bool {
-			return func(i int) bool { return in(i) && slices.Contains(set, i) }
-		}
+		// The users' placeholders come last in each statement, after the
+		// other arguments.
 		if len(both) > 0 {
-			marks, users := g.in(live, only(both))
-			take("take totals, month["+g.month+"], day["+g.day+"]", g.route.SQL(qTakeGroup), marks,
-				append(append([]any{now, now, now, g.act}, users...), g.month, g.day)...)
+			take("take totals, month["+g.month+"], day["+g.day+"]", g.route.SQL(qTakeGroup), both, now, now, now, g.act, g.month, g.day)
 		}
 		if len(notBoth) > 0 {
-			marks, users := g.in(live, only(notBoth))
-			take("take totals", g.route.SQL(qTakeTotals), marks, append([]any{now, g.act}, users...)...)
+			take("take totals", g.route.SQL(qTakeTotals), notBoth, now, g.act)
 		}
 		if len(monthFound) > 0 {
-			marks, users := g.in(live, only(monthFound))
-			take("take month["+g.month+"]", g.route.SQL(qTakeMonths), marks, append([]any{now, g.act, g.month}, users...)...)
+			take("take month["+g.month+"]", g.route.SQL(qTakeMonths), monthFound, now, g.act, g.month)
 		}
 		if len(dayFound) > 0 {
-			marks, users := g.in(live, only(dayFound))
-			take("take day["+g.day+"]", g.route.SQL(qTakeDays), marks, append([]any{now, g.act, g.day}, users...)...)
+			take("take day["+g.day+"]", g.route.SQL(qTakeDays), dayFound, now, g.act, g.day)
 		}
 		for _, rows := range []*sqldb.Batch{&months, &days} {
-			if rows.Len() > 0 {
-				rows.Compact()
-				w.Merge(rows)
-				w.Add("count rows taken", qCountRows)
-			}
+			rows.Compact()
+			w.Merge(rows)
 		}
 	}
 	return want
 }
 
-// write sends the batch's writes, w, and the read of the rows its takes
-// changed in one request, and checks that every draw took one from each of
-// its total, month and day surpluses: the rows were read under the account
-// locks, so anything else means the batch must not commit.
+// write sends the batch's writes, w, in one request, and checks that every
+// draw took one from each of its total, month and day surpluses: the rows were
+// read under the account locks, so anything else means the batch must not
+// commit.
 func (b *drawBatches) write(ctx context.Context, h *sqldb.Handle, tx *sql.Tx, w *sqldb.Batch, want int64) error {
-	rows, err := h.QueryAfterBatchTx(ctx, tx, w, qTakenRows)
+	got, err := h.ExecCountedTx(ctx, tx, w)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	var got sql.NullInt64
-	if !rows.Next() {
-		return fmt.Errorf("read rows taken: %w", cmp.Or(rows.Err(), sql.ErrNoRows))
+	if got != want {
+		return fmt.Errorf("the batch's takes changed %d rows, want %d: a surplus changed under the account locks", got, want)
 	}
-	if err := rows.Scan(&got); err != nil {
-		return fmt.Errorf("read rows taken: %w", err)
-	}
-	if got.Int64 != want {
-		return fmt.Errorf("the batch's takes changed %d rows, want %d: a surplus changed under the account locks", got.Int64, want)
-	}
-	return rows.Close()
+	return nil
 }

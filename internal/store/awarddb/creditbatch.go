@@ -3,7 +3,6 @@ package awarddb
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -125,7 +124,6 @@ func (b *creditBatches) run(batch []*creditReq) {
 	}
 	// Different users' rows: one multi-row statement per table and kind.
 	w.Compact()
-	w.Add("count records completed", qResetCompleted)
 	var now int64
 	for _, r := range live {
 		now = max(now, r.now.UnixMilli())
@@ -141,8 +139,7 @@ func (b *creditBatches) run(batch []*creditReq) {
 			marks.WriteString("?")
 			args = append(args, live[j].orderID)
 		}
-		w.Add("complete award records", strings.ReplaceAll(live[i].route.SQL(qCompleteRecords), "{{orders}}", marks.String()), args...)
-		w.Add("count records completed", qCountCompleted)
+		w.AddCounted("complete award records", strings.ReplaceAll(live[i].route.SQL(qCompleteRecords), "{{orders}}", marks.String()), args...)
 		i = j
 	}
 
@@ -154,7 +151,8 @@ func (b *creditBatches) run(batch []*creditReq) {
 		answer(live, creditAnswer{alone: true})
 		return
 	}
-	if err := completed(ctx, h, tx, &w, len(live)); err != nil {
+	// Every record changed, or none of the batch may commit.
+	if n, err := h.ExecCountedTx(ctx, tx, &w); err != nil || n != int64(len(live)) {
 		_ = tx.Rollback()
 		answer(live, creditAnswer{alone: true})
 		return
@@ -166,32 +164,4 @@ func (b *creditBatches) run(batch []*creditReq) {
 		return
 	}
 	answer(live, creditAnswer{})
-}
-
-// The count of a batch's records changed, kept in a session variable of the
-// batch's connection.
-const (
-	qResetCompleted = `SET @bm_completed = 0`
-	qCountCompleted = `SET @bm_completed = @bm_completed + ROW_COUNT()`
-	qCompleted      = `SELECT @bm_completed`
-)
-
-// completed runs w and checks that it completed want records.
-func completed(ctx context.Context, h *sqldb.Handle, tx *sql.Tx, w *sqldb.Batch, want int) error {
-	rows, err := h.QueryAfterBatchTx(ctx, tx, w, qCompleted)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	var got sql.NullInt64
-	if !rows.Next() {
-		return fmt.Errorf("read records completed: %w", cmp.Or(rows.Err(), sql.ErrNoRows))
-	}
-	if err := rows.Scan(&got); err != nil {
-		return fmt.Errorf("read records completed: %w", err)
-	}
-	if got.Int64 != int64(want) {
-		return fmt.Errorf("the batch completed %d records, want %d", got.Int64, want)
-	}
-	return rows.Close()
 }

@@ -1,6 +1,7 @@
 package sqldb
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -24,15 +25,23 @@ type Batch struct {
 }
 
 type batchStmt struct {
-	what  string
-	query string
-	args  []any
+	what    string
+	query   string
+	args    []any
+	counted bool // its changed rows count toward ExecCountedTx's total
 }
 
 // Add appends a statement: what names it in errors ("insert award record"),
 // query is routed SQL (Route.SQL applied), args its arguments.
 func (b *Batch) Add(what, query string, args ...any) {
 	b.stmts = append(b.stmts, batchStmt{what: what, query: query, args: args})
+}
+
+// AddCounted appends a statement, as Add does, whose changed rows (matched
+// rows on MySQL) count toward the total ExecCountedTx answers (ExecBatchTx
+// runs it as any other).
+func (b *Batch) AddCounted(what, query string, args ...any) {
+	b.stmts = append(b.stmts, batchStmt{what: what, query: query, args: args, counted: true})
 }
 
 // Len is the number of statements added and not yet run.
@@ -71,22 +80,40 @@ func (h *Handle) ExecBatchTx(ctx context.Context, tx *sql.Tx, b *Batch) (int64, 
 		}
 		return rowsAffected(res, stmts[len(stmts)-1].what)
 	}
+	q, args, whats := join(stmts, false)
+	res, err := tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, &BatchError{What: whats, Err: err}
+	}
+	return rowsAffected(res, stmts[len(stmts)-1].what)
+}
+
+// The rows changed by a batch's counted statements are summed in a session
+// variable of its connection, in the batch's request.
+const (
+	qResetCounted = `SET @bm_counted = 0`
+	qAddCounted   = `SET @bm_counted = @bm_counted + ROW_COUNT()`
+	qReadCounted  = `SELECT @bm_counted`
+)
+
+// join makes one multi-statement request of stmts: the SQL, the arguments in
+// order, and the statements' names for errors. With counting, a counted
+// statement is followed by the addition of its row count.
+func join(stmts []batchStmt, counting bool) (query string, args []any, whats string) {
 	var q strings.Builder
-	var args []any
-	whats := make([]string, len(stmts))
+	names := make([]string, len(stmts))
 	for i, s := range stmts {
 		if i > 0 {
 			q.WriteString(";\n")
 		}
 		q.WriteString(s.query)
+		if counting && s.counted {
+			q.WriteString(";\n" + qAddCounted)
+		}
 		args = append(args, s.args...)
-		whats[i] = s.what
+		names[i] = s.what
 	}
-	res, err := tx.ExecContext(ctx, q.String(), args...)
-	if err != nil {
-		return 0, &BatchError{What: strings.Join(whats, ", "), Err: err}
-	}
-	return rowsAffected(res, stmts[len(stmts)-1].what)
+	return q.String(), args, strings.Join(names, ", ")
 }
 
 func rowsAffected(res sql.Result, what string) (int64, error) {
@@ -117,33 +144,32 @@ func (b *Batch) Merge(o *Batch) {
 	o.stmts = nil
 }
 
-// QueryAfterBatchTx runs b's statements and then query in tx, a write
-// transaction on h, as one multi-statement request (MySQL only: elsewhere it
-// returns an error and runs nothing), empties b, and answers query's rows. A
-// failure of one of b's statements, which stops the request there, returns a
-// *BatchError naming b's statements; the caller rolls the transaction back.
-func (h *Handle) QueryAfterBatchTx(ctx context.Context, tx *sql.Tx, b *Batch, query string, args ...any) (*sql.Rows, error) {
+// ExecCountedTx runs b's statements in tx, a write transaction on h, as one
+// multi-statement request (MySQL only: elsewhere it returns an error and runs
+// nothing), empties b, and answers the rows changed by its counted statements
+// (AddCounted), summed by the server in the same request. A failure, which
+// stops the request at the failing statement, returns a *BatchError; the
+// caller rolls the transaction back.
+func (h *Handle) ExecCountedTx(ctx context.Context, tx *sql.Tx, b *Batch) (int64, error) {
 	if h.dialect.Name() != DriverMySQL {
-		return nil, fmt.Errorf("query after batch on %s: multi-statement requests need MySQL", h.name)
+		return 0, fmt.Errorf("counted batch on %s: multi-statement requests need MySQL", h.name)
 	}
-	stmts := b.stmts
+	stmts := append([]batchStmt{{what: "count rows changed", query: qResetCounted}}, b.stmts...)
 	b.stmts = nil
-	var q strings.Builder
-	var all []any
-	whats := make([]string, 0, len(stmts)+1)
-	for _, s := range stmts {
-		q.WriteString(s.query)
-		q.WriteString(";\n")
-		all = append(all, s.args...)
-		whats = append(whats, s.what)
-	}
-	q.WriteString(query)
-	all = append(all, args...)
-	rows, err := tx.QueryContext(ctx, q.String(), all...)
+	q, args, whats := join(stmts, true)
+	rows, err := tx.QueryContext(ctx, q+";\n"+qReadCounted, args...)
 	if err != nil {
-		return nil, &BatchError{What: strings.Join(append(whats, "query"), ", "), Err: err}
+		return 0, &BatchError{What: whats, Err: err}
 	}
-	return rows, nil
+	defer rows.Close()
+	var n sql.NullInt64
+	if !rows.Next() {
+		return 0, &BatchError{What: "read rows changed", Err: cmp.Or(rows.Err(), sql.ErrNoRows)}
+	}
+	if err := rows.Scan(&n); err != nil {
+		return 0, &BatchError{What: "read rows changed", Err: err}
+	}
+	return n.Int64, rows.Close()
 }
 
 // Compact regroups b's statements by query text, groups in the order of their
@@ -163,18 +189,22 @@ func (b *Batch) Compact() {
 	order := make([]string, 0, len(b.stmts))
 	groups := make(map[string][]batchStmt, len(b.stmts))
 	for _, s := range b.stmts {
-		if _, ok := groups[s.query]; !ok {
-			order = append(order, s.query)
+		key := s.query
+		if s.counted {
+			key = "counted\x00" + key // merged only with statements counted too
 		}
-		groups[s.query] = append(groups[s.query], s)
+		if _, ok := groups[key]; !ok {
+			order = append(order, key)
+		}
+		groups[key] = append(groups[key], s)
 	}
 	if len(order) == len(b.stmts) {
 		return
 	}
 	out := make([]batchStmt, 0, len(order))
-	for _, q := range order {
-		g := groups[q]
-		head, row, tail, ok := splitValues(q)
+	for _, k := range order {
+		g := groups[k]
+		head, row, tail, ok := splitValues(g[0].query)
 		if len(g) < 2 || !ok {
 			out = append(out, g...)
 			continue
@@ -191,7 +221,8 @@ func (b *Batch) Compact() {
 			args = append(args, s.args...)
 		}
 		sb.WriteString(tail)
-		out = append(out, batchStmt{what: fmt.Sprintf("%s (and %d more rows)", g[0].what, len(g)-1), query: sb.String(), args: args})
+		out = append(out, batchStmt{what: fmt.Sprintf("%s (and %d more rows)", g[0].what, len(g)-1), query: sb.String(), args: args,
+			counted: g[0].counted})
 	}
 	b.stmts = out
 }

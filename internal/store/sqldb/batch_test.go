@@ -121,3 +121,37 @@ func TestBatchCompactRuns(t *testing.T) {
 		}
 	})
 }
+
+// TestExecCountedTx: the rows changed by counted statements are summed in the
+// request (a merged INSERT counts its rows, an uncounted statement nothing),
+// on MySQL; SQLite refuses.
+func TestExecCountedTx(t *testing.T) {
+	sqldbtest.ForEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		h := db.Config()
+		if _, err := h.Write().ExecContext(ctx, `CREATE TABLE counted_t (a INT PRIMARY KEY, b INT NOT NULL)`); err != nil {
+			t.Fatal(err)
+		}
+		var b sqldb.Batch
+		b.AddCounted("insert", "INSERT INTO counted_t (a, b) VALUES (?, ?)", 1, 0)
+		b.AddCounted("insert", "INSERT INTO counted_t (a, b) VALUES (?, ?)", 2, 0)
+		b.Add("insert", "INSERT INTO counted_t (a, b) VALUES (?, ?)", 3, 0) // not counted
+		b.AddCounted("update", "UPDATE counted_t SET b = 1 WHERE a IN (1, 3, 9)")
+		b.Compact()
+		var n int64
+		err := sqldb.InTx(ctx, h, func(tx *sql.Tx) error {
+			var err error
+			n, err = h.ExecCountedTx(ctx, tx, &b)
+			return err
+		})
+		if db.Dialect().Name() != sqldb.DriverMySQL {
+			if err == nil {
+				t.Fatal("a counted batch ran on SQLite")
+			}
+			return
+		}
+		if err != nil || n != 4 {
+			t.Fatalf("counted rows %d, %v; want 4 (two inserted, two updated)", n, err)
+		}
+	})
+}
