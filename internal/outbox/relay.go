@@ -31,8 +31,8 @@ type RelayConfig struct {
 	// Store marks tasks completed or failed.
 	Store Store
 	// Workers is the number of goroutines publishing concurrently; a confirmed
-	// RabbitMQ publish takes about a millisecond, so thousands of tasks a second
-	// need dozens in flight. Zero means DefaultRelayWorkers.
+	// RabbitMQ publish takes about three milliseconds (the bus gathers its
+	// writes for 2 ms), so thousands of tasks a second need dozens in flight. Zero means DefaultRelayWorkers.
 	Workers int
 	// QueueSize is how many enqueued tasks may wait for a worker; Enqueue drops
 	// (and counts) a task when the queue is full, leaving it to the retry job.

@@ -102,26 +102,17 @@ func (g *Gather[R]) takeLocked() []R {
 	if len(g.pending) == 0 {
 		return nil
 	}
-	var seen map[string]bool
-	if g.key != nil {
-		seen = make(map[string]bool, min(len(g.pending), g.size))
-	}
+	seen := make(map[string]bool, min(len(g.pending), g.size))
 	batch := make([]R, 0, min(len(g.pending), g.size))
-	rest := g.pending[:0:0]
+	var rest []*gathered[R]
 	for _, q := range g.pending {
-		if len(batch) < g.size {
-			k := ""
+		if len(batch) < g.size && (g.key == nil || !seen[g.key(q.r)]) {
 			if g.key != nil {
-				k = g.key(q.r)
+				seen[g.key(q.r)] = true
 			}
-			if !seen[k] || g.key == nil {
-				if g.key != nil {
-					seen[k] = true
-				}
-				q.taken = true
-				batch = append(batch, q.r)
-				continue
-			}
+			q.taken = true
+			batch = append(batch, q.r)
+			continue
 		}
 		rest = append(rest, q)
 	}

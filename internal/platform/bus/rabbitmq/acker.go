@@ -93,6 +93,22 @@ func (a *acker) settle(tag uint64, ack bool) {
 	a.in <- settlement{tag: tag, ack: ack}
 }
 
+// drain adds the settlements already reported, without waiting; false means
+// in was closed.
+func (a *acker) drain() bool {
+	for {
+		select {
+		case s, ok := <-a.in:
+			if !ok {
+				return false
+			}
+			a.add(s)
+		default:
+			return true
+		}
+	}
+}
+
 // run acknowledges reported deliveries until in is closed, then acknowledges
 // everything reported and returns.
 func (a *acker) run() {
@@ -104,25 +120,14 @@ func (a *acker) run() {
 	for {
 		select {
 		case s, ok := <-a.in:
+			if ok {
+				a.add(s)
+				ok = a.drain()
+			}
 			if !ok {
 				a.flush()
 				a.ackHeld()
 				return
-			}
-			a.add(s)
-		drain:
-			for {
-				select {
-				case s, ok := <-a.in:
-					if !ok {
-						a.flush()
-						a.ackHeld()
-						return
-					}
-					a.add(s)
-				default:
-					break drain
-				}
 			}
 			if a.unsent >= a.batch || (a.unsent > 0 && a.delay <= 0) {
 				a.flush()
