@@ -28,6 +28,9 @@ type Snapshot struct {
 	Location   *time.Location // campaign time zone, else the configured default
 	Awards     map[int64]award.Award
 	Strategies map[int64]strategy.Strategy
+	// StockKeys lists each strategy's award stock keys (strategy.StockKey):
+	// the stock fences a draw on it may hold.
+	StockKeys  map[int64][]string
 	Activities map[int64]activity.Activity
 	Counts     map[int64]activity.Count
 	SKUs       map[int64]activity.SKU
@@ -174,6 +177,7 @@ func build(rev int64, camp *campaign.Campaign, defaultTZ *time.Location) *Snapsh
 		Location:       camp.Timezone,
 		Awards:         make(map[int64]award.Award, len(camp.Awards)),
 		Strategies:     make(map[int64]strategy.Strategy, len(camp.Strategies)),
+		StockKeys:      make(map[int64][]string, len(camp.Strategies)),
 		Activities:     make(map[int64]activity.Activity, len(camp.Activities)),
 		Counts:         make(map[int64]activity.Count, len(camp.Counts)),
 		SKUs:           make(map[int64]activity.SKU, len(camp.SKUs)),
@@ -189,6 +193,9 @@ func build(rev int64, camp *campaign.Campaign, defaultTZ *time.Location) *Snapsh
 	}
 	for _, st := range camp.Strategies {
 		s.Strategies[st.ID] = st
+		for _, a := range st.Awards {
+			s.StockKeys[st.ID] = append(s.StockKeys[st.ID], strategy.StockKey(st.ID, a.AwardID))
+		}
 	}
 	for _, a := range camp.Activities {
 		s.Activities[a.ID] = a

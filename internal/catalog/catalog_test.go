@@ -3,6 +3,7 @@ package catalog_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/bigmarket/bigmarket/internal/campaign"
 	"github.com/bigmarket/bigmarket/internal/catalog"
+	"github.com/bigmarket/bigmarket/internal/strategy"
 )
 
 // slowStore is a campaign store whose revision read takes a while and is
@@ -82,5 +84,35 @@ func TestRefreshSharedAndRateLimited(t *testing.T) {
 	time.Sleep(catalog.RefreshInterval + 10*time.Millisecond)
 	if ok, err := c.Refresh(context.Background()); !ok || err != nil || c.Current().Revision != 2 {
 		t.Fatalf("refresh after the interval: %v %v, revision %d, want revision 2", ok, err, c.Current().Revision)
+	}
+}
+
+// campaignStore serves one campaign at revision 1.
+type campaignStore struct{ c *campaign.Campaign }
+
+func (s campaignStore) Apply(context.Context, *campaign.Campaign) (campaign.Summary, error) {
+	return campaign.Summary{}, errors.New("not used")
+}
+func (s campaignStore) Load(context.Context) (*campaign.Campaign, error) { return s.c, nil }
+func (s campaignStore) Revision(context.Context) (int64, error)          { return 1, nil }
+
+// TestSnapshotStockKeys: a snapshot lists each strategy's award stock keys,
+// the fences a draw on it may hold.
+func TestSnapshotStockKeys(t *testing.T) {
+	camp := &campaign.Campaign{Strategies: []strategy.Strategy{
+		{ID: 7, Awards: []strategy.Award{{AwardID: 101}, {AwardID: 102}}},
+		{ID: 8, Awards: []strategy.Award{{AwardID: 201}}},
+	}}
+	c := catalog.New(campaignStore{camp}, time.UTC, nil)
+	if _, err := c.Reload(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(c.Current().StockKeys)
+	want := fmt.Sprint(map[int64][]string{
+		7: {strategy.StockKey(7, 101), strategy.StockKey(7, 102)},
+		8: {strategy.StockKey(8, 201)},
+	})
+	if got != want {
+		t.Fatalf("stock keys %s, want %s", got, want)
 	}
 }

@@ -259,11 +259,7 @@ func (s *ActivityService) draw(ctx context.Context, userID string, activityID in
 	}
 	if s.cfg.Fences != nil {
 		// The fences the raffle may hold: a batch of draws takes them at once.
-		st := snap.Strategies[act.StrategyID]
-		in.StockKeys = make([]string, 0, len(st.Awards))
-		for _, a := range st.Awards {
-			in.StockKeys = append(in.StockKeys, strategy.StockKey(st.ID, a.AwardID))
-		}
+		in.StockKeys = snap.StockKeys[act.StrategyID]
 	}
 	var (
 		out  Result

@@ -147,7 +147,7 @@ type DrawInput struct {
 	Day, Month string
 	// StockKeys are the stock fences the raffle may hold (DrawTx.Hold), if
 	// known: a batch takes them all with its account locks, in the same
-	// request, so that its raffles find them held.
+	// request, so that its raffles find them held. Draw only reads them.
 	StockKeys []string
 }
 
