@@ -50,8 +50,8 @@ type Store struct {
 	fences *fencedb.Store
 	tasks  *outboxdb.Store
 	// batches, one per shard, gather concurrent draws into shared
-	// transactions (MySQL only; nil on SQLite, whose writer already commits
-	// concurrent transactions together).
+	// transactions (on SQLite, one savepoint of the writer's group commit);
+	// nil when every draw runs alone.
 	batches []*drawBatches
 
 	// The draw's statements are prepared on every shard handle before the
@@ -70,8 +70,7 @@ type options struct {
 
 // WithDrawBatches sets how many draw batches run at once per shard (zero:
 // DefaultDrawBatchers; negative: every draw runs in a transaction of its own)
-// and the most draws of one batch (zero: DefaultDrawBatchSize). Batches are
-// made on MySQL only.
+// and the most draws of one batch (zero: DefaultDrawBatchSize).
 func WithDrawBatches(batchers, size int) Option {
 	return func(o *options) { o.batchers, o.batchSize = batchers, size }
 }
@@ -83,7 +82,7 @@ func New(db *sqldb.DB, opts ...Option) *Store {
 		opt(&o)
 	}
 	s := &Store{db: db, q: newQueries(db.Dialect()), fences: fencedb.New(db), tasks: outboxdb.New(db)}
-	if db.Dialect().Name() == sqldb.DriverMySQL && o.batchers >= 0 {
+	if o.batchers >= 0 {
 		batchers, size := cmp.Or(o.batchers, DefaultDrawBatchers), cmp.Or(o.batchSize, DefaultDrawBatchSize)
 		for i := range db.Shards() {
 			s.batches = append(s.batches, newDrawBatches(s, i, batchers, size))

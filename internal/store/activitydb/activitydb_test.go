@@ -31,7 +31,7 @@ type fixture struct {
 	db  *sqldb.DB
 	s   *activitydb.Store
 	ids *idgen.Generator
-	// batched: draws go through one batcher (mysqlFixture)
+	// batched: draws go through one batcher (batchEngines)
 	batched bool
 	// stockKeys are the draws' DrawInput.StockKeys
 	stockKeys []string

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -137,37 +138,74 @@ func (b *drawBatches) run(batch []*drawReq) {
 	ctx, cancel := context.WithTimeout(context.Background(), drawBatchTimeout)
 	defer cancel()
 	h := b.s.db.Shard(b.shard)
+	var (
+		called, wrote bool
+		inTx          []int // draws whose writes are in the batch, by index
+		plans         map[int]plan
+	)
+	// On MySQL the batch is a transaction of its own; on SQLite it is one
+	// savepoint of the writer's group commit. fn runs once: it answers every
+	// draw it does not write, and returns nil only when the writes are done.
+	err := sqldb.InTxOnce(ctx, h, func(tx *sql.Tx) error {
+		called = true
+		var err error
+		inTx, plans, err = b.work(ctx, h, tx, live)
+		wrote = err == nil
+		return err
+	})
+	answerAll := func(a func(i int) drawAnswer) {
+		for _, i := range inTx {
+			live[i].done <- a(i)
+		}
+	}
+	switch {
+	case !called:
+		// The transaction did not begin (or, on SQLite, the batch's turn
+		// did not come): nothing ran, every draw runs alone.
+		for _, r := range live {
+			r.done <- drawAnswer{alone: true}
+		}
+	case !wrote:
+		// work answered every draw.
+	case err != nil:
+		// The commit's outcome is unknown (the connection may have died
+		// after the server committed): the draws must not run again.
+		answerAll(func(int) drawAnswer { return drawAnswer{err: err} })
+	default:
+		answerAll(func(i int) drawAnswer {
+			p := plans[i].p
+			p.Order.State = activity.RaffleOrderUsed
+			return drawAnswer{p: p}
+		})
+	}
+}
+
+// errBatchFailed ends a batch's transaction whose draws were all answered.
+var errBatchFailed = errors.New("draw batch failed")
+
+// work runs a batch in tx: it locks and reads the draws' rows, decides each
+// draw, runs the raffles and sends the writes. It answers every draw it does
+// not write (a spent quota, a draw to run alone, a caller gone); on success it
+// returns the draws written, by index in live, with their plans, and these
+// draws are answered by the caller once the transaction ends. On failure it
+// has answered every draw (alone, or a raffle's panic) and returns an error:
+// the transaction must roll back.
+func (b *drawBatches) work(ctx context.Context, h *sqldb.Handle, tx *sql.Tx, live []*drawReq) (inTx []int, plans map[int]plan, err error) {
 	alone := func(rs []*drawReq) {
 		for _, r := range rs {
 			r.done <- drawAnswer{alone: true}
 		}
 	}
-
-	tx, err := h.Write().BeginTx(ctx, nil)
-	if err != nil {
-		alone(live)
-		return
-	}
-	committed := false
-	defer func() {
-		if !committed {
-			_ = tx.Rollback()
-		}
-	}()
-
 	groups := groupsOf(live)
 	fences := &heldFences{}
 	reads, err := b.read(ctx, h, tx, live, groups, fences)
 	if err != nil {
 		alone(live)
-		return
+		return nil, nil, err
 	}
 
-	var (
-		rows  sqldb.Batch // orders and the raffles' writes
-		inTx  []int       // draws whose writes are in the batch, by index
-		plans = make(map[int]plan, len(live))
-	)
+	var rows sqldb.Batch // orders and the raffles' writes
+	plans = make(map[int]plan, len(live))
 	// The raffles run at once (each waits on its own engine calls); their
 	// writes join the batch in the draws' order.
 	type raffled struct {
@@ -227,7 +265,7 @@ func (b *drawBatches) run(batch []*drawReq) {
 				r.done <- drawAnswer{alone: true}
 			}
 		}
-		return
+		return nil, nil, errBatchFailed
 	}
 	for i, r := range live {
 		if x := &res[i]; x.ran && !x.answered {
@@ -238,37 +276,31 @@ func (b *drawBatches) run(batch []*drawReq) {
 		}
 	}
 	if len(inTx) == 0 {
-		return
-	}
-	answerAll := func(a func(i int) drawAnswer) {
-		for _, i := range inTx {
-			live[i].done <- a(i)
-		}
+		return nil, nil, nil
 	}
 
 	var write sqldb.Batch
-	want := addTakes(&write, live, groups, plans)
-	// Different users' rows: their INSERTs travel as one multi-row statement
-	// per table.
-	rows.Compact()
+	want := b.addTakes(&write, live, groups, plans)
+	b.compact(&rows)
 	write.Merge(&rows)
 	if err := b.write(ctx, h, tx, &write, want); err != nil {
-		answerAll(func(int) drawAnswer { return drawAnswer{alone: true} })
-		return
+		for _, i := range inTx {
+			live[i].done <- drawAnswer{alone: true}
+		}
+		return nil, nil, err
 	}
-	if err := tx.Commit(); err != nil {
-		// The commit's outcome is unknown (the connection may have died
-		// after the server committed): the draws must not run again.
-		committed = true
-		answerAll(func(int) drawAnswer { return drawAnswer{err: fmt.Errorf("commit on %s: %w", h.Name(), err)} })
-		return
+	return inTx, plans, nil
+}
+
+// compact merges w's INSERTs of different users' rows into one multi-row
+// statement per table on MySQL, where it saves the server a statement per
+// row. On SQLite, which has no request to save, the single-row statements stay:
+// they run prepared, where a multi-row statement of each batch's size would be
+// parsed again.
+func (b *drawBatches) compact(w *sqldb.Batch) {
+	if b.s.db.Dialect().Name() == sqldb.DriverMySQL {
+		w.Compact()
 	}
-	committed = true
-	answerAll(func(i int) drawAnswer {
-		p := plans[i].p
-		p.Order.State = activity.RaffleOrderUsed
-		return drawAnswer{p: p}
-	})
 }
 
 // callRaffle runs raffle, recovering a panic.
@@ -314,22 +346,34 @@ func groupsOf(live []*drawReq) []*drawGroup {
 	return groups
 }
 
-// usersIn returns "?, ?, …" for the draws of live at idx, and their users as
-// arguments.
-func usersIn(live []*drawReq, idx []int) (marks string, users []any) {
-	users = make([]any, len(idx))
+// usersIn returns the set of the users of the draws of live at idx, to
+// replace {{users}} in "user_id IN ({{users}})", and its arguments: on MySQL
+// one placeholder per user ("?, ?, …"); on SQLite a single argument, the users
+// as a JSON array, read by json_each, so that the statement's text does not
+// depend on the batch's size and runs prepared.
+func (b *drawBatches) usersIn(live []*drawReq, idx []int) (set string, args []any) {
+	users := make([]string, len(idx))
 	for j, i := range idx {
 		users[j] = live[i].in.UserID
 	}
-	return strings.Repeat("?, ", len(idx)-1) + "?", users
+	if b.s.db.Dialect().Name() != sqldb.DriverMySQL {
+		list, _ := json.Marshal(users) // strings always marshal
+		return "SELECT value FROM json_each(?)", []any{string(list)}
+	}
+	args = make([]any, len(users))
+	for j, u := range users {
+		args[j] = u
+	}
+	return strings.Repeat("?, ", len(idx)-1) + "?", args
 }
 
 const (
 	// qLockAccounts locks the accounts of a group's users on one activity,
 	// in the order of the unique key (user, activity): the same order in every
-	// batch. {{users}} is the placeholders of the users.
+	// batch. {{users}} is the set of the users (usersIn); the dialect's
+	// locking clause follows (none on SQLite, whose writer is alone).
 	qLockAccounts = `SELECT user_id, total_count, total_count_surplus, day_count, month_count
-		FROM raffle_activity_account{{suffix}} WHERE activity_id = ? AND user_id IN ({{users}}) FOR UPDATE`
+		FROM raffle_activity_account{{suffix}} WHERE activity_id = ? AND user_id IN ({{users}})`
 	// qReadGroup reads, under those locks, the users' month rows (kind 1), day
 	// rows (kind 2) and unused raffle orders (kind 3, every one: the oldest is
 	// picked by id).
@@ -347,21 +391,19 @@ const (
 // their month and day rows and unused orders (two statements per group, all
 // in one request), and decides each draw's partake.
 func (b *drawBatches) read(ctx context.Context, h *sqldb.Handle, tx *sql.Tx, live []*drawReq, groups []*drawGroup, fences *heldFences) ([]readResult, error) {
-	queries := make([]string, 0, 2*len(groups))
-	var args []any
+	queries := make([]string, 0, 2*len(groups)+1)
+	args := make([][]any, 0, 2*len(groups)+1)
+	lock := qLockAccounts + h.Dialect().ForUpdate()
 	for _, g := range groups {
-		marks, users := usersIn(live, g.idx)
+		set, users := b.usersIn(live, g.idx)
 		queries = append(queries,
-			strings.ReplaceAll(g.route.SQL(qLockAccounts), "{{users}}", marks),
-			strings.ReplaceAll(g.route.SQL(qReadGroup), "{{users}}", marks))
-		args = append(args, g.act)
-		args = append(args, users...)
-		args = append(args, g.act, g.month)
-		args = append(args, users...)
-		args = append(args, g.act, g.day)
-		args = append(args, users...)
-		args = append(args, g.act)
-		args = append(args, users...)
+			strings.ReplaceAll(g.route.SQL(lock), "{{users}}", set),
+			strings.ReplaceAll(g.route.SQL(qReadGroup), "{{users}}", set))
+		args = append(args, append([]any{g.act}, users...))
+		read := append([]any{g.act, g.month}, users...)
+		read = append(append(read, g.act, g.day), users...)
+		read = append(append(read, g.act), users...)
+		args = append(args, read)
 	}
 	// The stock fences the raffles may hold, after the accounts (the order
 	// of a draw alone), at once.
@@ -376,13 +418,8 @@ func (b *drawBatches) read(ctx context.Context, h *sqldb.Handle, tx *sql.Tx, liv
 	if len(keys) > 0 {
 		q, a := b.s.fences.HoldAllQuery(keys)
 		queries = append(queries, q)
-		args = append(args, a...)
+		args = append(args, a)
 	}
-	rows, _, err := h.QueryMultiTx(ctx, tx, queries, args...)
-	if err != nil {
-		return nil, fmt.Errorf("lock accounts, read their periods: %w", err)
-	}
-	defer rows.Close()
 
 	type userRows struct {
 		acc        accountRow
@@ -392,33 +429,43 @@ func (b *drawBatches) read(ctx context.Context, h *sqldb.Handle, tx *sql.Tx, liv
 		unusedID   int64
 	}
 	out := make([]readResult, len(live))
-	for gi, g := range groups {
-		byUser := make(map[string]*userRows, len(g.idx))
-		for _, i := range g.idx {
-			byUser[live[i].in.UserID] = &userRows{}
-		}
-		if gi > 0 && !rows.NextResultSet() {
-			return nil, cmp.Or(rows.Err(), errors.New("lock accounts: result set missing"))
-		}
-		for rows.Next() {
-			var user string
-			var acc accountRow
-			if err := rows.Scan(&user, &acc.total, &acc.totalSurplus, &acc.day, &acc.month); err != nil {
-				return nil, fmt.Errorf("lock accounts: %w", err)
+	var byUser map[string]*userRows
+	err := h.QueryEachTx(ctx, tx, queries, args, func(q int, rows *sql.Rows) error {
+		if q == 2*len(groups) {
+			for rows.Next() {
+				var key string
+				var gen int64
+				if err := rows.Scan(&key, &gen); err != nil {
+					return fmt.Errorf("hold stock fences: %w", err)
+				}
+				fences.holdLocked(key, gen) // not shared yet
 			}
-			if u := byUser[user]; u != nil {
-				u.acc, u.hasAccount = acc, true
-			}
+			return nil
 		}
-		if !rows.NextResultSet() {
-			return nil, cmp.Or(rows.Err(), errors.New("read months, days, unused orders: result set missing"))
+		g := groups[q/2]
+		if q%2 == 0 {
+			byUser = make(map[string]*userRows, len(g.idx))
+			for _, i := range g.idx {
+				byUser[live[i].in.UserID] = &userRows{}
+			}
+			for rows.Next() {
+				var user string
+				var acc accountRow
+				if err := rows.Scan(&user, &acc.total, &acc.totalSurplus, &acc.day, &acc.month); err != nil {
+					return fmt.Errorf("lock accounts: %w", err)
+				}
+				if u := byUser[user]; u != nil {
+					u.acc, u.hasAccount = acc, true
+				}
+			}
+			return nil
 		}
 		for rows.Next() {
 			var kind int
 			var user, s1, s2 string
 			var n1, n2, id int64
 			if err := rows.Scan(&kind, &user, &n1, &n2, &id, &s1, &s2); err != nil {
-				return nil, fmt.Errorf("read months, days, unused orders: %w", err)
+				return fmt.Errorf("read months, days, unused orders: %w", err)
 			}
 			u := byUser[user]
 			if u == nil {
@@ -436,27 +483,18 @@ func (b *drawBatches) read(ctx context.Context, h *sqldb.Handle, tx *sql.Tx, liv
 				}
 			}
 		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read months, days, unused orders: %w", err)
+		}
 		for _, i := range g.idx {
 			u := byUser[live[i].in.UserID]
 			pl, err := decide(live[i].in, u.acc, u.hasAccount, u.month, u.day, u.unused)
 			out[i] = readResult{pl: pl, err: err}
 		}
-	}
-	if len(keys) > 0 {
-		if !rows.NextResultSet() {
-			return nil, cmp.Or(rows.Err(), errors.New("hold stock fences: result set missing"))
-		}
-		for rows.Next() {
-			var key string
-			var gen int64
-			if err := rows.Scan(&key, &gen); err != nil {
-				return nil, fmt.Errorf("hold stock fences: %w", err)
-			}
-			fences.holdLocked(key, gen) // not shared yet
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("lock accounts, read their periods: %w", err)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lock accounts, read their periods, hold stock fences: %w", err)
 	}
 	return out, nil
 }
@@ -495,11 +533,14 @@ const (
 // one multi-row INSERT per period. Every statement is counted
 // (sqldb.Batch.AddCounted); it returns the count when all goes as planned,
 // three rows per draw.
-func addTakes(w *sqldb.Batch, live []*drawReq, groups []*drawGroup, plans map[int]plan) (want int64) {
+func (b *drawBatches) addTakes(w *sqldb.Batch, live []*drawReq, groups []*drawGroup, plans map[int]plan) (want int64) {
 	take := func(what, query string, idx []int, args ...any) {
-		marks, users := usersIn(live, idx)
-		w.AddCounted(what, strings.ReplaceAll(query, "{{users}}", marks), append(args, users...)...)
+		set, users := b.usersIn(live, idx)
+		w.AddCounted(what, strings.ReplaceAll(query, "{{users}}", set), append(args, users...)...)
 	}
+	// SQLite has no multi-table UPDATE: its draws take each surplus with a
+	// statement per table.
+	multiTable := b.s.db.Dialect().Name() == sqldb.DriverMySQL
 	for _, g := range groups {
 		var now int64
 		var both, notBoth, monthFound, dayFound []int
@@ -511,7 +552,7 @@ func addTakes(w *sqldb.Batch, live []*drawReq, groups []*drawGroup, plans map[in
 			}
 			now = max(now, pl.now)
 			want += 3
-			if pl.monthFound && pl.dayFound {
+			if pl.monthFound && pl.dayFound && multiTable {
 				both = append(both, i)
 				continue
 			}
@@ -543,7 +584,7 @@ func addTakes(w *sqldb.Batch, live []*drawReq, groups []*drawGroup, plans map[in
 			take("take day["+g.day+"]", g.route.SQL(qTakeDays), dayFound, now, g.act, g.day)
 		}
 		for _, rows := range []*sqldb.Batch{&months, &days} {
-			rows.Compact()
+			b.compact(rows)
 			w.Merge(rows)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,17 +24,27 @@ import (
 // batcher is held inside a first draw's raffle while the others queue, and
 // released once they all wait.
 
-// mysqlFixture opens a fresh MySQL database of one shard with two tables and
-// a Store whose draws are batched by one batcher, or run alone (MySQL only:
-// SQLite makes no batches).
-func mysqlFixture(t *testing.T, batched bool) *fixture {
-	t.Helper()
-	db := sqldbtest.OpenConfig(t, sqldbtest.MySQLConfig(t, 1, 2))
-	opt := activitydb.WithDrawBatches(-1, 0)
-	if batched {
-		opt = activitydb.WithDrawBatches(1, 64)
+// batchEngines runs fn as a subtest per engine with open, which opens a fresh
+// database of one shard (two tables on MySQL) and a Store whose draws are
+// batched by one batcher, or run alone.
+func batchEngines(t *testing.T, fn func(t *testing.T, open func(batched bool) *fixture)) {
+	for _, engine := range []string{sqldb.DriverSQLite, sqldb.DriverMySQL} {
+		t.Run(engine, func(t *testing.T) {
+			fn(t, func(batched bool) *fixture {
+				var db *sqldb.DB
+				if engine == sqldb.DriverSQLite {
+					db = sqldbtest.OpenSQLite(t)
+				} else {
+					db = sqldbtest.OpenConfig(t, sqldbtest.MySQLConfig(t, 1, 2))
+				}
+				opt := activitydb.WithDrawBatches(-1, 0)
+				if batched {
+					opt = activitydb.WithDrawBatches(1, 64)
+				}
+				return &fixture{t: t, db: db, s: activitydb.New(db, opt), ids: idgen.New(nil), batched: batched}
+			})
+		})
 	}
-	return &fixture{t: t, db: db, s: activitydb.New(db, opt), ids: idgen.New(nil), batched: batched}
 }
 
 // holdBatcher starts a draw of a fresh user whose raffle waits for release,
@@ -212,104 +223,114 @@ func scenario(t *testing.T, f *fixture) (outcome map[string]string, accounts map
 }
 
 func TestDrawBatchEqualsAlone(t *testing.T) {
-	batched, batchedAcc := scenario(t, mysqlFixture(t, true))
-	alone, aloneAcc := scenario(t, mysqlFixture(t, false))
-	for u, want := range alone {
-		if batched[u] != want {
-			t.Errorf("%s: batched %q, alone %q", u, batched[u], want)
+	batchEngines(t, func(t *testing.T, open func(bool) *fixture) {
+		batched, batchedAcc := scenario(t, open(true))
+		alone, aloneAcc := scenario(t, open(false))
+		for u, want := range alone {
+			if batched[u] != want {
+				t.Errorf("%s: batched %q, alone %q", u, batched[u], want)
+			}
+			if batchedAcc[u] != aloneAcc[u] {
+				t.Errorf("%s: account batched %+v, alone %+v", u, batchedAcc[u], aloneAcc[u])
+			}
 		}
-		if batchedAcc[u] != aloneAcc[u] {
-			t.Errorf("%s: account batched %+v, alone %+v", u, batchedAcc[u], aloneAcc[u])
+		if alone["fresh"] != "ok total 1 today 1 reused false state used" || alone["day-spent"] != "day quota" ||
+			alone["unused"] != "ok total 1 today 1 reused true state used" || alone["no-account"] != "total quota" {
+			t.Fatalf("the scenario's outcomes alone: %v", alone)
 		}
-	}
-	if alone["fresh"] != "ok total 1 today 1 reused false state used" || alone["day-spent"] != "day quota" ||
-		alone["unused"] != "ok total 1 today 1 reused true state used" || alone["no-account"] != "total quota" {
-		t.Fatalf("the scenario's outcomes alone: %v", alone)
-	}
+	})
 }
 
 // TestDrawBatchChecksItsTakes: a batch whose takes do not change the rows
 // its reads planned on (here a raffle deletes its own user's month row inside
-// the transaction, so the batch's multi-table UPDATE misses that user) must not
-// commit: its draws run again alone, each user's total taken exactly once.
+// the transaction, so the batch's take of that user's month misses) must not
+// commit: its draws run again alone, each user's total, month and day taken
+// exactly once, the deleted row back.
 func TestDrawBatchChecksItsTakes(t *testing.T) {
-	f := mysqlFixture(t, true)
-	users := []string{"u-a", "u-b", "u-c"}
-	for _, u := range users {
-		f.grant("g-"+u, u, 10, 3, 10, t0)
-		if _, err := f.draw(u, t0); err != nil {
-			t.Fatal(err)
+	batchEngines(t, func(t *testing.T, open func(bool) *fixture) {
+		f := open(true)
+		users := []string{"u-a", "u-b", "u-c"}
+		for _, u := range users {
+			f.grant("g-"+u, u, 10, 3, 10, t0)
+			if _, err := f.draw(u, t0); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	_, errs := drawAll(f, users, func(dt *activitydb.DrawTx, p activity.Partake, _ *sqldb.Batch) error {
-		if p.Order.UserID != "u-b" {
-			return nil
+		var deleted atomic.Bool // in the batch only: the draw alone runs the raffle again
+		_, errs := drawAll(f, users, func(dt *activitydb.DrawTx, p activity.Partake, _ *sqldb.Batch) error {
+			if p.Order.UserID != "u-b" || deleted.Swap(true) {
+				return nil
+			}
+			_, err := dt.Tx.Exec(dt.Route.SQL(`DELETE FROM raffle_activity_account_month{{suffix}} WHERE user_id = ?`), "u-b")
+			return err
+		})
+		for _, u := range users {
+			if errs[u] != nil {
+				t.Fatalf("draw of %s: %v", u, errs[u])
+			}
+			if a := f.account(u, t0); a.TotalSurplus != 8 || a.DaySurplus != 1 || a.MonthSurplus != 8 {
+				t.Errorf("%s after two draws: %+v, want total surplus 8, day surplus 1, month surplus 8", u, a)
+			}
 		}
-		_, err := dt.Tx.Exec(dt.Route.SQL(`DELETE FROM raffle_activity_account_month{{suffix}} WHERE user_id = ?`), "u-b")
-		return err
 	})
-	for _, u := range users {
-		if errs[u] != nil {
-			t.Fatalf("draw of %s: %v", u, errs[u])
-		}
-		if a := f.account(u, t0); a.TotalSurplus != 8 || a.DaySurplus != 1 {
-			t.Errorf("%s after two draws: %+v, want total surplus 8 and day surplus 1", u, a)
-		}
-	}
 }
 
 // TestDrawBatchRaffleFailure: a raffle's error is its own draw's; the other
 // draws of its batch run alone and succeed, each taking once.
 func TestDrawBatchRaffleFailure(t *testing.T) {
-	f := mysqlFixture(t, true)
-	users := []string{"u-a", "u-b", "u-c"}
-	for _, u := range users {
-		f.grant("g-"+u, u, 10, 3, 10, t0)
-	}
-	boom := errors.New("boom")
-	_, errs := drawAll(f, users, func(_ *activitydb.DrawTx, p activity.Partake, _ *sqldb.Batch) error {
-		if p.Order.UserID == "u-b" {
-			return boom
+	batchEngines(t, func(t *testing.T, open func(bool) *fixture) {
+		f := open(true)
+		users := []string{"u-a", "u-b", "u-c"}
+		for _, u := range users {
+			f.grant("g-"+u, u, 10, 3, 10, t0)
 		}
-		return nil
+		boom := errors.New("boom")
+		_, errs := drawAll(f, users, func(_ *activitydb.DrawTx, p activity.Partake, _ *sqldb.Batch) error {
+			if p.Order.UserID == "u-b" {
+				return boom
+			}
+			return nil
+		})
+		if !errors.Is(errs["u-b"], boom) {
+			t.Fatalf("u-b: err = %v, want boom", errs["u-b"])
+		}
+		f.wantAccount("u-b", t0, activity.Account{TotalCount: 10, TotalSurplus: 10, DayCount: 3, DaySurplus: 3, MonthCount: 10, MonthSurplus: 10})
+		for _, u := range []string{"u-a", "u-c"} {
+			if errs[u] != nil {
+				t.Fatalf("%s: %v", u, errs[u])
+			}
+			f.wantAccount(u, t0, activity.Account{TotalCount: 10, TotalSurplus: 9, DayCount: 3, DaySurplus: 2, MonthCount: 10, MonthSurplus: 9})
+		}
 	})
-	if !errors.Is(errs["u-b"], boom) {
-		t.Fatalf("u-b: err = %v, want boom", errs["u-b"])
-	}
-	f.wantAccount("u-b", t0, activity.Account{TotalCount: 10, TotalSurplus: 10, DayCount: 3, DaySurplus: 3, MonthCount: 10, MonthSurplus: 10})
-	for _, u := range []string{"u-a", "u-c"} {
-		if errs[u] != nil {
-			t.Fatalf("%s: %v", u, errs[u])
-		}
-		f.wantAccount(u, t0, activity.Account{TotalCount: 10, TotalSurplus: 9, DayCount: 3, DaySurplus: 2, MonthCount: 10, MonthSurplus: 9})
-	}
 }
 
 // TestDrawBatchCallerGoneWhileQueued: a caller whose context ends while its
 // draw waits for a batch leaves with the context's error, and nothing of its
 // draw is written.
 func TestDrawBatchCallerGoneWhileQueued(t *testing.T) {
-	f := mysqlFixture(t, true)
-	f.grant("g-gone", "u-gone", 10, 3, 10, t0)
-	release, holder := holdBatcher(f)
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() {
-		_, err := f.s.Draw(ctx, activitydb.DrawInput{UserID: "u-gone", Activity: testAct, OrderID: f.ids.Next(), Now: t0,
-			Day: activity.DayKey(t0, time.UTC), Month: activity.MonthKey(t0, time.UTC)}, noRaffle)
-		errc <- err
-	}()
-	waitQueued(f, 1)
-	cancel()
-	if err := <-errc; !errors.Is(err, context.Canceled) {
-		t.Fatalf("draw: err = %v, want context.Canceled", err)
-	}
-	release()
-	if err := <-holder; err != nil {
-		t.Fatal(err)
-	}
-	if n := f.s.QueuedDraws(0); n != 0 {
-		t.Fatalf("%d draws still queued", n)
-	}
-	f.wantAccount("u-gone", t0, activity.Account{TotalCount: 10, TotalSurplus: 10, DayCount: 3, DaySurplus: 3, MonthCount: 10, MonthSurplus: 10})
+	batchEngines(t, func(t *testing.T, open func(bool) *fixture) {
+		f := open(true)
+		f.grant("g-gone", "u-gone", 10, 3, 10, t0)
+		release, holder := holdBatcher(f)
+		ctx, cancel := context.WithCancel(context.Background())
+		errc := make(chan error, 1)
+		go func() {
+			_, err := f.s.Draw(ctx, activitydb.DrawInput{UserID: "u-gone", Activity: testAct, OrderID: f.ids.Next(), Now: t0,
+				Day: activity.DayKey(t0, time.UTC), Month: activity.MonthKey(t0, time.UTC)}, noRaffle)
+			errc <- err
+		}()
+		waitQueued(f, 1)
+		cancel()
+		if err := <-errc; !errors.Is(err, context.Canceled) {
+			t.Fatalf("draw: err = %v, want context.Canceled", err)
+		}
+		release()
+		if err := <-holder; err != nil {
+			t.Fatal(err)
+		}
+		if n := f.s.QueuedDraws(0); n != 0 {
+			t.Fatalf("%d draws still queued", n)
+		}
+		f.wantAccount("u-gone", t0, activity.Account{TotalCount: 10, TotalSurplus: 10, DayCount: 3, DaySurplus: 3, MonthCount: 10, MonthSurplus: 10})
+	})
 }

@@ -3,6 +3,8 @@ package awarddb
 import (
 	"cmp"
 	"context"
+	"database/sql"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,14 +15,17 @@ import (
 	"github.com/bigmarket/bigmarket/internal/store/sqldb"
 )
 
-// Credit deliveries in batches (MySQL).
+// Credit deliveries in batches.
 //
 // Concurrent credit deliveries on one shard share a transaction, as draws do
 // (activitydb): a batch is whatever deliveries are queued when a batcher
 // becomes free, at most one per user, and costs three requests whatever its
-// size — begin; the credit orders (one multi-row INSERT per table), the
-// accounts (one multi-row upsert per table), the records from create to
+// size on MySQL — begin; the credit orders (one multi-row INSERT per table),
+// the accounts (one multi-row upsert per table), the records from create to
 // completed (one UPDATE per table) and the count of records changed; commit.
+// On SQLite a batch is one savepoint of the writer's group commit, its
+// statements prepared: a row each for orders and accounts, one UPDATE per
+// table for the records.
 // A batch commits only if every record changed: a duplicate delivery (its
 // credit order already in the ledger), a record no longer in create or any
 // failure rolls the batch back, and each of its deliveries then runs in a
@@ -90,9 +95,25 @@ func (b *creditBatches) credit(ctx context.Context, userID, orderID string, o cr
 }
 
 // qCompleteRecords moves a table's records of a batch from create to
-// completed; {{orders}} is the placeholders of their order ids.
+// completed; {{orders}} is the set of their order ids (ordersIn).
 const qCompleteRecords = `UPDATE user_award_record{{suffix}} SET award_state = ?, update_time = ?
 	WHERE award_state = ? AND order_id IN ({{orders}})`
+
+// ordersIn returns the set of order ids, to replace {{orders}} in "order_id
+// IN ({{orders}})", and its arguments: on MySQL one placeholder per order; on
+// SQLite one argument, the ids as a JSON array read by json_each, so that the
+// statement's text does not depend on the batch's size and runs prepared.
+func ordersIn(mysql bool, orders []string) (set string, args []any) {
+	if !mysql {
+		list, _ := json.Marshal(orders) // strings always marshal
+		return "SELECT value FROM json_each(?)", []any{string(list)}
+	}
+	args = make([]any, len(orders))
+	for i, o := range orders {
+		args[i] = o
+	}
+	return strings.Repeat("?, ", len(orders)-1) + "?", args
+}
 
 // run runs one batch and answers each of its deliveries exactly once.
 func (b *creditBatches) run(batch []*creditReq) {
@@ -122,45 +143,53 @@ func (b *creditBatches) run(batch []*creditReq) {
 	if len(live) == 0 {
 		return
 	}
-	// Different users' rows: one multi-row statement per table and kind.
-	w.Compact()
+	mysql := b.d.db.Dialect().Name() == sqldb.DriverMySQL
+	if mysql {
+		// Different users' rows: one multi-row statement per table and kind.
+		// On SQLite, which has no request to save, the single-row statements
+		// stay: they run prepared.
+		w.Compact()
+	}
 	var now int64
 	for _, r := range live {
 		now = max(now, r.now.UnixMilli())
 	}
 	for i := 0; i < len(live); {
 		j := i
-		args := []any{string(award.RecordCompleted), now, string(award.RecordCreate)}
-		var marks strings.Builder
+		var orders []string
 		for ; j < len(live) && live[j].route.Suffix == live[i].route.Suffix; j++ {
-			if j > i {
-				marks.WriteString(", ")
-			}
-			marks.WriteString("?")
-			args = append(args, live[j].orderID)
+			orders = append(orders, live[j].orderID)
 		}
-		w.AddCounted("complete award records", strings.ReplaceAll(live[i].route.SQL(qCompleteRecords), "{{orders}}", marks.String()), args...)
+		set, ids := ordersIn(mysql, orders)
+		args := append([]any{string(award.RecordCompleted), now, string(award.RecordCreate)}, ids...)
+		w.AddCounted("complete award records", strings.ReplaceAll(live[i].route.SQL(qCompleteRecords), "{{orders}}", set), args...)
 		i = j
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), creditBatchTimeout)
 	defer cancel()
 	h := b.d.db.Shard(b.shard)
-	tx, err := h.Write().BeginTx(ctx, nil)
-	if err != nil {
+	var called, wrote bool
+	// On MySQL a transaction of its own; on SQLite a savepoint of the
+	// writer's group commit.
+	err := sqldb.InTxOnce(ctx, h, func(tx *sql.Tx) error {
+		called = true
+		// Every record changed, or none of the batch may commit.
+		n, err := h.ExecCountedTx(ctx, tx, &w)
+		if err == nil && n != int64(len(live)) {
+			err = fmt.Errorf("the batch completed %d award records, want %d", n, len(live))
+		}
+		wrote = err == nil
+		return err
+	})
+	switch {
+	case !called || !wrote:
 		answer(live, creditAnswer{alone: true})
 		return
-	}
-	// Every record changed, or none of the batch may commit.
-	if n, err := h.ExecCountedTx(ctx, tx, &w); err != nil || n != int64(len(live)) {
-		_ = tx.Rollback()
-		answer(live, creditAnswer{alone: true})
-		return
-	}
-	if err := tx.Commit(); err != nil {
+	case err != nil:
 		// The outcome is unknown: a delivery must not run again here (its
 		// message is redelivered, and finds the record completed if it was).
-		answer(live, creditAnswer{err: fmt.Errorf("commit on %s: %w", h.Name(), err)})
+		answer(live, creditAnswer{err: err})
 		return
 	}
 	answer(live, creditAnswer{})

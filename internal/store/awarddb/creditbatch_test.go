@@ -21,8 +21,9 @@ import (
 
 // The tests of this file force credit deliveries into one batch: the shard's
 // only batcher is held by a first delivery waiting for a credit account row
-// another transaction locks, while the others queue; the lock is released once
-// they all wait.
+// another transaction locks (on SQLite: for the writer, which another
+// transaction keeps), while the others queue; the lock is released once they
+// all wait.
 
 type creditFixture struct {
 	t       *testing.T
@@ -56,6 +57,9 @@ func (f *creditFixture) order(user, awardOrder, id string, cents int64) credit.O
 // done reports that delivery's error.
 func (f *creditFixture) hold() (release func(), done <-chan error) {
 	f.t.Helper()
+	if f.db.Driver() == sqldb.DriverSQLite {
+		return f.holdWriter()
+	}
 	ctx := context.Background()
 	if err := f.credits.Apply(ctx, f.order("holder", "seed", "c-seed", 1)); err != nil {
 		f.t.Fatal(err)
@@ -95,6 +99,42 @@ func (f *creditFixture) hold() (release func(), done <-chan error) {
 	}
 	return func() {
 		if err := tx.Commit(); err != nil {
+			f.t.Error(err)
+		}
+	}, errc
+}
+
+// holdWriter is hold on SQLite: a transaction of the writer's group commit
+// waits until release, and a first delivery's batch waits for the writer.
+func (f *creditFixture) holdWriter() (release func(), done <-chan error) {
+	f.t.Helper()
+	ctx := context.Background()
+	if err := f.records.Insert(ctx, record("holder", "order-holder", ct0)); err != nil {
+		f.t.Fatal(err)
+	}
+	entered, gate, held := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		held <- sqldb.InTx(ctx, f.db.Shard(0), func(*sql.Tx) error {
+			close(entered)
+			<-gate
+			return nil
+		})
+	}()
+	<-entered
+	errc := make(chan error, 1)
+	go func() {
+		errc <- f.d.CreditAndComplete(ctx, "holder", "order-holder", f.order("holder", "order-holder", "c-holder", 100), ct0)
+	}()
+	// The batcher took the holder's delivery and waits for the writer.
+	for i := 0; f.d.RunningCredits(0) != 1 || f.d.QueuedCredits(0) != 0; i++ {
+		if i > 10_000_000 {
+			f.t.Fatal("the holding delivery never reached the batcher")
+		}
+		runtime.Gosched()
+	}
+	return func() {
+		close(gate)
+		if err := <-held; err != nil {
 			f.t.Error(err)
 		}
 	}, errc
@@ -238,16 +278,24 @@ func creditScenario(t *testing.T, f *creditFixture) map[string]string {
 }
 
 func TestCreditBatchEqualsAlone(t *testing.T) {
-	batched := creditScenario(t, newCreditFixture(t, sqldbtest.MySQLConfig(t, 1, 2), true))
-	alone := creditScenario(t, newCreditFixture(t, sqldbtest.MySQLConfig(t, 1, 2), false))
-	for u, want := range alone {
-		if batched[u] != want {
-			t.Errorf("%s: batched %q, alone %q", u, batched[u], want)
-		}
-	}
-	if alone["fresh"] != "ok, balance 2.50, record completed" || alone["done"] != "record state, balance 1.00, record completed" ||
-		alone["in-ledger"] != "duplicate, balance 1.00, record create" {
-		t.Fatalf("the scenario's outcomes alone: %v", alone)
+	for _, engine := range []string{sqldb.DriverSQLite, sqldb.DriverMySQL} {
+		t.Run(engine, func(t *testing.T) {
+			cfg := func() sqldb.Config { return sqldbtest.SQLiteConfig(t) }
+			if engine == sqldb.DriverMySQL {
+				cfg = func() sqldb.Config { return sqldbtest.MySQLConfig(t, 1, 2) }
+			}
+			batched := creditScenario(t, newCreditFixture(t, cfg(), true))
+			alone := creditScenario(t, newCreditFixture(t, cfg(), false))
+			for u, want := range alone {
+				if batched[u] != want {
+					t.Errorf("%s: batched %q, alone %q", u, batched[u], want)
+				}
+			}
+			if alone["fresh"] != "ok, balance 2.50, record completed" || alone["done"] != "record state, balance 1.00, record completed" ||
+				alone["in-ledger"] != "duplicate, balance 1.00, record create" {
+				t.Fatalf("the scenario's outcomes alone: %v", alone)
+			}
+		})
 	}
 }
 

@@ -155,7 +155,8 @@ type deliveriesOptions struct {
 // WithCreditBatches sets how many credit delivery batches run at once per
 // shard (zero: DefaultCreditBatchers; negative: every delivery runs in a
 // transaction of its own) and the most deliveries of one batch (zero:
-// DefaultCreditBatchSize). Batches are made on MySQL only.
+// DefaultCreditBatchSize). On SQLite a batch is one savepoint of the
+// writer's group commit.
 func WithCreditBatches(batchers, size int) DeliveriesOption {
 	return func(o *deliveriesOptions) { o.batchers, o.batchSize = batchers, size }
 }
@@ -170,7 +171,7 @@ func NewDeliveries(db *sqldb.DB, records *Store, credits CreditTx, opts ...Deliv
 		opt(&o)
 	}
 	d := &Deliveries{db: db, records: records, credits: credits}
-	if db.Dialect().Name() == sqldb.DriverMySQL && o.batchers >= 0 {
+	if o.batchers >= 0 {
 		batchers, size := cmp.Or(o.batchers, DefaultCreditBatchers), cmp.Or(o.batchSize, DefaultCreditBatchSize)
 		for i := range db.Shards() {
 			d.batches = append(d.batches, newCreditBatches(d, i, batchers, size))

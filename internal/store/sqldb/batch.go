@@ -144,15 +144,32 @@ func (b *Batch) Merge(o *Batch) {
 	o.stmts = nil
 }
 
-// ExecCountedTx runs b's statements in tx, a write transaction on h, as one
-// multi-statement request (MySQL only: elsewhere it returns an error and runs
-// nothing), empties b, and answers the rows changed by its counted statements
-// (AddCounted), summed by the server in the same request. A failure, which
-// stops the request at the failing statement, returns a *BatchError; the
+// ExecCountedTx runs b's statements in tx, a write transaction on h, empties
+// b, and answers the rows changed by its counted statements (AddCounted). On
+// MySQL the statements travel as one multi-statement request and the server
+// sums the counts in the same request; elsewhere they run one after the other
+// through h's prepared statements, each count read as it completes. A failure,
+// which stops the batch at the failing statement, returns a *BatchError; the
 // caller rolls the transaction back.
 func (h *Handle) ExecCountedTx(ctx context.Context, tx *sql.Tx, b *Batch) (int64, error) {
 	if h.dialect.Name() != DriverMySQL {
-		return 0, fmt.Errorf("counted batch on %s: multi-statement requests need MySQL", h.name)
+		stmts := b.stmts
+		b.stmts = nil
+		var total int64
+		for _, s := range stmts {
+			res, err := h.ExecTx(ctx, tx, s.query, s.args...)
+			if err != nil {
+				return 0, &BatchError{What: s.what, Err: err}
+			}
+			if s.counted {
+				n, err := rowsAffected(res, s.what)
+				if err != nil {
+					return 0, err
+				}
+				total += n
+			}
+		}
+		return total, nil
 	}
 	stmts := append([]batchStmt{{what: "count rows changed", query: qResetCounted}}, b.stmts...)
 	b.stmts = nil
@@ -170,6 +187,53 @@ func (h *Handle) ExecCountedTx(ctx context.Context, tx *sql.Tx, b *Batch) (int64
 		return 0, &BatchError{What: "read rows changed", Err: err}
 	}
 	return n.Int64, rows.Close()
+}
+
+// QueryEachTx runs queries, routed SQL, in tx, a write transaction on h, with
+// args[i] the arguments of queries[i], and calls each with the rows of every
+// query, in order; each reads them (it need not close them). On MySQL the
+// queries travel as one multi-statement request, one round trip; elsewhere
+// they run one after the other through h's prepared statements. The first
+// error, each's included, stops it and is returned.
+func (h *Handle) QueryEachTx(ctx context.Context, tx *sql.Tx, queries []string, args [][]any, each func(i int, rows *sql.Rows) error) error {
+	if h.dialect.Name() != DriverMySQL {
+		for i, q := range queries {
+			rows, err := h.QueryTx(ctx, tx, q, args[i]...)
+			if err != nil {
+				return err
+			}
+			err = each(i, rows)
+			if err == nil {
+				err = rows.Err()
+			}
+			rows.Close()
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var all []any
+	for _, a := range args {
+		all = append(all, a...)
+	}
+	rows, err := tx.QueryContext(ctx, strings.Join(queries, ";\n"), all...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for i := range queries {
+		if i > 0 && !rows.NextResultSet() {
+			return cmp.Or(rows.Err(), fmt.Errorf("result set %d of %d missing", i+1, len(queries)))
+		}
+		if err := each(i, rows); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return rows.Close()
 }
 
 // Compact regroups b's statements by query text, groups in the order of their

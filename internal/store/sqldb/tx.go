@@ -33,6 +33,14 @@ func InTx(ctx context.Context, h *Handle, fn func(*sql.Tx) error) error {
 	return retry(ctx, h, func() error { return runTx(ctx, h, fn) })
 }
 
+// InTxOnce is InTx without retries: fn runs at most once, and a retryable
+// failure is returned like any other. fn's error is returned as is; a failed
+// begin or commit is returned wrapped ("begin transaction on …", "commit on
+// …"), in which case fn did not run or its work was not kept.
+func InTxOnce(ctx context.Context, h *Handle, fn func(*sql.Tx) error) error {
+	return runTx(ctx, h, fn)
+}
+
 // Exec runs one statement outside a transaction on h's writer, run again like
 // InTx when it fails with a retryable error: on MySQL two single-row UPDATEs of
 // the same row through a secondary index can deadlock, and the statement that
