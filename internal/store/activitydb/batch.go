@@ -206,8 +206,12 @@ func (b *drawBatches) work(ctx context.Context, h *sqldb.Handle, tx *sql.Tx, liv
 
 	var rows sqldb.Batch // orders and the raffles' writes
 	plans = make(map[int]plan, len(live))
-	// The raffles run at once (each waits on its own engine calls); their
-	// writes join the batch in the draws' order.
+	// On MySQL the raffles run at once (each waits on its own engine calls,
+	// the transaction's connection free between its statements). On SQLite
+	// they run one after the other in the writer's goroutine: the writer is
+	// the mode's bottleneck, and waiting for goroutines to be scheduled on a
+	// busy machine idled it. Their writes join the batch in the draws' order.
+	concurrent := b.s.db.Dialect().Name() == sqldb.DriverMySQL
 	type raffled struct {
 		ran, answered bool
 		w             sqldb.Batch
@@ -232,10 +236,15 @@ func (b *drawBatches) work(ctx context.Context, h *sqldb.Handle, tx *sql.Tx, liv
 			continue
 		}
 		res[i].ran = true
-		wg.Go(func() {
+		raffle := func() {
 			t := &DrawTx{Tx: tx, Route: r.route, ctx: ctx, fences: fences}
 			res[i].panicked, res[i].err = callRaffle(r.raffle, t, rd.pl.p, &res[i].w)
-		})
+		}
+		if concurrent {
+			wg.Go(raffle)
+		} else {
+			raffle()
+		}
 	}
 	wg.Wait()
 	failed := false
