@@ -7,9 +7,13 @@ import (
 	"time"
 )
 
-// checkpointEvery is how often the background checkpointer copies the WAL into
-// the database file.
-const checkpointEvery = 250 * time.Millisecond
+// How often the background checkpointer copies SQLite's WAL into the database
+// file: every checkpointBusy while writes keep coming, every checkpointIdle
+// when the WAL did not change since the last checkpoint.
+const (
+	checkpointBusy = 15 * time.Millisecond
+	checkpointIdle = 250 * time.Millisecond
+)
 
 // checkpointer copies SQLite's WAL into the database file on a connection of its
 // own, so that the single writer seldom pauses for it. The writer's automatic
@@ -19,6 +23,12 @@ const checkpointEvery = 250 * time.Millisecond
 // comes only the last frames are left, and once every frame is copied its next
 // commit starts the WAL over (under constant writes a background checkpoint alone
 // never catches up, and the WAL would grow without bound).
+//
+// Under load it runs every checkpointBusy: the writer appends thousands of
+// frames a second (each draw dirties about ten pages), and at a slower pace the
+// writer's own checkpoint found most of the threshold's 8 192 frames still to
+// copy — a commit of 30 to 60 ms a few times a second, measured as the p99 of
+// the draw (docs/PERFORMANCE.md). Idle, it runs every checkpointIdle.
 type checkpointer struct {
 	db   *sql.DB
 	quit chan struct{}
@@ -33,19 +43,28 @@ func newCheckpointer(db *sql.DB) *checkpointer {
 }
 
 func (c *checkpointer) loop() {
-	t := time.NewTicker(checkpointEvery)
+	t := time.NewTimer(checkpointIdle)
 	defer t.Stop()
+	var last [2]int64 // the WAL's frames and those copied, after the last checkpoint
 	for {
 		select {
 		case <-c.quit:
 			return
 		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			// An error (the database closing, a busy lock) is retried at the
-			// next tick: a late checkpoint only lets the WAL grow a little.
-			_, _ = c.db.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
-			cancel()
 		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		// An error (the database closing, a busy lock) is retried at the
+		// next tick: a late checkpoint only lets the WAL grow a little.
+		var busy int
+		var now [2]int64
+		err := c.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &now[0], &now[1])
+		cancel()
+		wait := checkpointIdle
+		if err == nil && now != last {
+			wait = checkpointBusy
+		}
+		last = now
+		t.Reset(wait)
 	}
 }
 
