@@ -95,9 +95,16 @@ func (b *creditBatches) credit(ctx context.Context, userID, orderID string, o cr
 }
 
 // qCompleteRecords moves a table's records of a batch from create to
-// completed; {{orders}} is the set of their order ids (ordersIn).
-const qCompleteRecords = `UPDATE user_award_record{{suffix}} SET award_state = ?, update_time = ?
+// completed; {{orders}} is the set of their order ids (ordersIn). On SQLite
+// the state is compared as "+award_state", which keeps the planner on the
+// order id's unique index: without statistics it picked the state's index,
+// which scans every record still in create — all of a backlog.
+const (
+	qCompleteRecords = `UPDATE user_award_record{{suffix}} SET award_state = ?, update_time = ?
 	WHERE award_state = ? AND order_id IN ({{orders}})`
+	qCompleteRecordsSQLite = `UPDATE user_award_record{{suffix}} SET award_state = ?, update_time = ?
+	WHERE +award_state = ? AND order_id IN ({{orders}})`
+)
 
 // ordersIn returns the set of order ids, to replace {{orders}} in "order_id
 // IN ({{orders}})", and its arguments: on MySQL one placeholder per order; on
@@ -162,7 +169,11 @@ func (b *creditBatches) run(batch []*creditReq) {
 		}
 		set, ids := ordersIn(mysql, orders)
 		args := append([]any{string(award.RecordCompleted), now, string(award.RecordCreate)}, ids...)
-		w.AddCounted("complete award records", strings.ReplaceAll(live[i].route.SQL(qCompleteRecords), "{{orders}}", set), args...)
+		q := qCompleteRecordsSQLite
+		if mysql {
+			q = qCompleteRecords
+		}
+		w.AddCounted("complete award records", strings.ReplaceAll(live[i].route.SQL(q), "{{orders}}", set), args...)
 		i = j
 	}
 

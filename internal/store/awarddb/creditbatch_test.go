@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -316,5 +317,29 @@ func warm(t *testing.T, db *sqldb.DB, n int) {
 	}
 	for _, tx := range txs {
 		_ = tx.Rollback()
+	}
+}
+
+// TestCreditBatchPlanSQLite: SQLite finds a batch's records by their order
+// ids, not by their state (every record still in create, after a backlog).
+func TestCreditBatchPlanSQLite(t *testing.T) {
+	db := sqldbtest.OpenSQLite(t)
+	q := db.Route("u").SQL(awarddb.CompleteRecordsSQLite)
+	rows, err := db.Shard(0).Read().QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+q, "completed", 1, "create", `["a","b"]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if len(plan) == 0 || !strings.Contains(plan[0], "(order_id=?)") {
+		t.Fatalf("plan %q: want the search by order id first", plan)
 	}
 }

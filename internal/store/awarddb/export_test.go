@@ -1,5 +1,7 @@
 package awarddb
 
+import "strings"
+
 // QueuedCredits is the number of credit deliveries waiting for a batch on
 // shard (0 when deliveries are not batched).
 func (d *Deliveries) QueuedCredits(shard int) int {
@@ -16,3 +18,7 @@ func (d *Deliveries) RunningCredits(shard int) int {
 	}
 	return d.batches[shard].gather.Running()
 }
+
+// CompleteRecordsSQLite is the SQLite statement completing a credit batch's
+// records, its order ids one JSON argument.
+var CompleteRecordsSQLite = strings.ReplaceAll(qCompleteRecordsSQLite, "{{orders}}", "SELECT value FROM json_each(?)")
