@@ -148,14 +148,14 @@ type Database struct {
 	// MaxOpenConns bounds each MySQL pool. Zero means the store's default.
 	MaxOpenConns int `yaml:"max_open_conns"`
 	// DrawBatchers is how many shared draw transactions (batches) run at once
-	// per shard (mysql). Zero means 1; -1 runs every draw in a transaction of
-	// its own.
+	// per shard (on SQLite, savepoints of the writer's group commit). Zero
+	// means 1; -1 runs every draw in a transaction of its own.
 	DrawBatchers int `yaml:"draw_batchers"`
-	// DrawBatchSize bounds the draws of one batch (mysql). Zero means 64.
+	// DrawBatchSize bounds the draws of one batch. Zero means 64.
 	DrawBatchSize int `yaml:"draw_batch_size"`
 	// CreditBatchers is how many shared credit delivery transactions run at
-	// once per shard (mysql). Zero means 1; -1 runs every delivery in a
-	// transaction of its own.
+	// once per shard. Zero means 1; -1 runs every delivery in a transaction
+	// of its own.
 	CreditBatchers int `yaml:"credit_batchers"`
 }
 
