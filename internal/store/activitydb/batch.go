@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -355,25 +354,14 @@ func groupsOf(live []*drawReq) []*drawGroup {
 	return groups
 }
 
-// usersIn returns the set of the users of the draws of live at idx, to
-// replace {{users}} in "user_id IN ({{users}})", and its arguments: on MySQL
-// one placeholder per user ("?, ?, …"); on SQLite a single argument, the users
-// as a JSON array, read by json_each, so that the statement's text does not
-// depend on the batch's size and runs prepared.
+// usersIn returns the users of the draws of live at idx as a set to replace
+// {{users}} in "user_id IN ({{users}})", and its arguments (sqldb.InSet).
 func (b *drawBatches) usersIn(live []*drawReq, idx []int) (set string, args []any) {
 	users := make([]string, len(idx))
 	for j, i := range idx {
 		users[j] = live[i].in.UserID
 	}
-	if b.s.db.Dialect().Name() != sqldb.DriverMySQL {
-		list, _ := json.Marshal(users) // strings always marshal
-		return "SELECT value FROM json_each(?)", []any{string(list)}
-	}
-	args = make([]any, len(users))
-	for j, u := range users {
-		args[j] = u
-	}
-	return strings.Repeat("?, ", len(idx)-1) + "?", args
+	return sqldb.InSet(b.s.db.Dialect(), users)
 }
 
 const (

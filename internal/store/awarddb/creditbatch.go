@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -95,7 +94,7 @@ func (b *creditBatches) credit(ctx context.Context, userID, orderID string, o cr
 }
 
 // qCompleteRecords moves a table's records of a batch from create to
-// completed; {{orders}} is the set of their order ids (ordersIn). On SQLite
+// completed; {{orders}} is the set of their order ids (sqldb.InSet). On SQLite
 // the state is compared as "+award_state", which keeps the planner on the
 // order id's unique index: without statistics it picked the state's index,
 // which scans every record still in create — all of a backlog.
@@ -105,22 +104,6 @@ const (
 	qCompleteRecordsSQLite = `UPDATE user_award_record{{suffix}} SET award_state = ?, update_time = ?
 	WHERE +award_state = ? AND order_id IN ({{orders}})`
 )
-
-// ordersIn returns the set of order ids, to replace {{orders}} in "order_id
-// IN ({{orders}})", and its arguments: on MySQL one placeholder per order; on
-// SQLite one argument, the ids as a JSON array read by json_each, so that the
-// statement's text does not depend on the batch's size and runs prepared.
-func ordersIn(mysql bool, orders []string) (set string, args []any) {
-	if !mysql {
-		list, _ := json.Marshal(orders) // strings always marshal
-		return "SELECT value FROM json_each(?)", []any{string(list)}
-	}
-	args = make([]any, len(orders))
-	for i, o := range orders {
-		args[i] = o
-	}
-	return strings.Repeat("?, ", len(orders)-1) + "?", args
-}
 
 // run runs one batch and answers each of its deliveries exactly once.
 func (b *creditBatches) run(batch []*creditReq) {
@@ -167,7 +150,7 @@ func (b *creditBatches) run(batch []*creditReq) {
 		for ; j < len(live) && live[j].route.Suffix == live[i].route.Suffix; j++ {
 			orders = append(orders, live[j].orderID)
 		}
-		set, ids := ordersIn(mysql, orders)
+		set, ids := sqldb.InSet(b.d.db.Dialect(), orders)
 		args := append([]any{string(award.RecordCompleted), now, string(award.RecordCreate)}, ids...)
 		q := qCompleteRecordsSQLite
 		if mysql {

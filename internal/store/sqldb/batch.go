@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -136,6 +137,24 @@ func (h *Handle) QueryMultiTx(ctx context.Context, tx *sql.Tx, queries []string,
 	}
 	rows, err = tx.QueryContext(ctx, strings.Join(queries, ";\n"), args...)
 	return rows, true, err
+}
+
+// InSet returns values as a set to write "col IN (set)", and its arguments: on
+// MySQL one placeholder per value ("?, ?, …"); on SQLite one argument, the
+// values as a JSON array read by json_each, so that the statement's text does
+// not depend on how many values there are and it runs prepared (a list of
+// placeholders would make a statement of each size, each parsed anew). values
+// must not be empty.
+func InSet(d Dialect, values []string) (set string, args []any) {
+	if d.Name() != DriverMySQL {
+		list, _ := json.Marshal(values) // strings always marshal
+		return "SELECT value FROM json_each(?)", []any{string(list)}
+	}
+	args = make([]any, len(values))
+	for i, v := range values {
+		args[i] = v
+	}
+	return strings.Repeat("?, ", len(values)-1) + "?", args
 }
 
 // Merge moves o's statements to the end of b, in order, and empties o.
