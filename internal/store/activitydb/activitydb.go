@@ -171,13 +171,14 @@ type DrawInput struct {
 //     same batch, the batch runs (one round trip on MySQL), and the
 //     transaction commits.
 //
-// On MySQL, concurrent draws of a shard share their transaction (a batch, see
-// drawBatches), with the same outcome each: a batch of any size costs four
-// requests (begin; the account locks, the stock fences of in.StockKeys and the
-// reads under the locks; the orders, surpluses, records and tasks, one
-// statement per table, with a read of the rows they changed; commit), and a
-// draw whose batch cannot commit runs again in a transaction of its own. Its
-// raffle then runs again too.
+// Concurrent draws of a shard share their transaction (a batch, see
+// drawBatches; on SQLite a savepoint of the writer's group commit), with the
+// same outcome each: on MySQL a batch of any size costs four requests (begin;
+// the account locks, the stock fences of in.StockKeys and the reads under the
+// locks; the orders, surpluses, records and tasks, one statement per table,
+// with a read of the rows they changed; commit), and a draw whose batch cannot
+// commit runs again in a transaction of its own. Its raffle then runs again
+// too.
 //
 // Any error, raffle's included, rolls the draw back and is returned wrapped
 // (errors.Is works). The returned Partake's order is in state used.
@@ -209,9 +210,9 @@ func (s *Store) Draw(ctx context.Context, in DrawInput, raffle Raffle) (activity
 // partake p, and adds its writes (the award record, the outbox task) to w.
 type Raffle func(t *DrawTx, p activity.Partake, w *sqldb.Batch) error
 
-// DrawTx is the transaction a draw's raffle runs in. On MySQL it is shared by
-// the draws of a batch (other users' draws on the same shard), whose raffles
-// run at the same time: a raffle names its user's tables with Route, takes
+// DrawTx is the transaction a draw's raffle runs in. It is shared by the draws
+// of a batch (other users' draws on the same shard), whose raffles run at the
+// same time on MySQL: a raffle names its user's tables with Route, takes
 // stock fences through Hold (safe for concurrent use), writes only through its
 // batch, and uses Tx directly only when it is the batch's one raffle to do so.
 type DrawTx struct {

@@ -16,13 +16,13 @@ import (
 	"github.com/bigmarket/bigmarket/internal/store/sqldb"
 )
 
-// Draw batches on MySQL.
+// Draw batches.
 //
 // Concurrent draws on one shard are gathered into shared transactions (an
-// application-level group commit, as the SQLite writer does): a batch is
-// whatever draws are queued when one of the shard's batchers becomes free,
-// never a timed wait, at most one per user and activity, and costs the same
-// four requests whatever its size:
+// application-level group commit): a batch is whatever draws are queued when
+// one of the shard's batchers becomes free, never a timed wait, at most one
+// per user and activity, and on MySQL costs the same four requests whatever
+// its size:
 //
 //	START TRANSACTION
 //	per table: lock the accounts; read their month and day rows and unused orders;
@@ -31,6 +31,12 @@ import (
 //	per table: take the surpluses (counting the rows changed); insert the orders,
 //	  award records and tasks; read the count of rows changed                       -- one request
 //	COMMIT
+//
+// On SQLite a batch is one savepoint of the writer's group commit: the same
+// statements, run one after the other and prepared (the sets of users are one
+// JSON argument, sqldb.InSet), the takes a statement per table (no
+// multi-table UPDATE), the raffles one after the other in the writer's
+// goroutine.
 //
 // Each draw keeps its own outcome. A draw whose quota is spent is answered at
 // once (nothing of it is written); a draw with an unused order to reuse, and
