@@ -8,7 +8,10 @@
 #
 # modes: production embedded (default both). DURATION (default 15s) and CONNS
 # (default "16 64") override the run length and the connection counts; GENS
-# (default "loadtest wrk") the generators. Needs the services of the README
+# (default "loadtest wrk") the generators. FRESH=1 starts every run on a
+# server of its own with fresh databases or data directory (without it, the
+# runs of a mode share one server, and each later run finds the database the
+# earlier ones grew). Needs the services of the README
 # on loopback, wrk (apt-get install wrk) and the mariadb client. Every run uses
 # fresh databases, a fresh Redis prefix and a fresh data directory, and drops
 # them at the end.
@@ -20,15 +23,26 @@ modes=${*:-production embedded}
 duration=${DURATION:-15s}
 conns=${CONNS:-16 64}
 gens=${GENS:-loadtest wrk}
+fresh=${FRESH:-}
 here=$(cd "$(dirname "$0")" && pwd)
-tag=bm$(date +%s)$$
+base=bm$(date +%s)$$
+runs=0
+tag=$base
 work=$(mktemp -d /tmp/bmbench.XXXXXX)
 pid=
 
-cleanup() {
+# stop_server stops the server and drops what its run created (databases,
+# Redis keys under its prefix, data directory).
+stop_server() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  pid=
   for d in cfg s0 s1; do mariadb -uroot -h127.0.0.1 -e "DROP DATABASE IF EXISTS ${tag}_$d" 2>/dev/null || true; done
   redis-cli --scan --pattern "${tag}:*" 2>/dev/null | xargs -r -n 500 redis-cli del >/dev/null 2>&1 || true
+  rm -rf "$work/emb-$tag"
+}
+
+cleanup() {
+  stop_server
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -62,8 +76,12 @@ wait_up() {
   return 1
 }
 
-run_mode() {
-  local mode=$1 addr
+# start_server starts a server of mode on fresh databases (or a fresh data
+# directory), its wrk users granted; it sets addr.
+start_server() {
+  local mode=$1
+  runs=$((runs + 1))
+  tag=${base}r$runs
   if [ "$mode" = production ]; then
     addr=127.0.0.1:18300
     for d in cfg s0 s1; do mariadb -uroot -h127.0.0.1 -e "CREATE DATABASE ${tag}_$d"; done
@@ -78,16 +96,22 @@ run_mode() {
     addr=127.0.0.1:18400
     unset BIGMARKET_DB_DRIVER BIGMARKET_MYSQL_CONFIG_DSN BIGMARKET_MYSQL_SHARD_DSNS BIGMARKET_MYSQL_TABLES_PER_SHARD \
       BIGMARKET_REDIS_ADDRS BIGMARKET_REDIS_PREFIX BIGMARKET_AMQP_URL
-    export BIGMARKET_DATA_DIR="$work/emb" BIGMARKET_DEMO=true
+    export BIGMARKET_DATA_DIR="$work/emb-$tag" BIGMARKET_DEMO=true
   fi
   export BIGMARKET_ADDR=$addr BIGMARKET_ADMIN_TOKEN=adm BIGMARKET_LOG_LEVEL=warn
-  "$bin" serve >"$work/$mode.log" 2>&1 &
+  "$bin" serve >"$work/$mode-$tag.log" 2>&1 &
   pid=$!
   wait_up "$addr"
   "$bin" loadtest --url "http://$addr" --admin-token adm --users 10000 --prefix wrk- --requests 1 \
     --grant 100000 --check-stock=false --delivery-wait=-1s >/dev/null
+}
+
+run_mode() {
+  local mode=$1 addr
+  [ -z "$fresh" ] && start_server "$mode"
   for c in $conns; do
     for g in $gens; do
+      [ -n "$fresh" ] && start_server "$mode"
       local before after load
       load=$(cut -d' ' -f1 /proc/loadavg)
       before=$(cpu)
@@ -127,11 +151,11 @@ run_mode() {
 
       echo "$out" >"$work/$mode-$c-$g.out"
       [ -n "${KEEP_OUTPUT:-}" ] && cp "$work/$mode-$c-$g.out" "$KEEP_OUTPUT/" || true
+      [ -n "$fresh" ] && stop_server
     done
   done
-  kill "$pid"
-  wait "$pid" 2>/dev/null || true
-  pid=
+  [ -z "$fresh" ] && stop_server
+  return 0
 }
 
 for m in $modes; do run_mode "$m"; done
