@@ -163,11 +163,12 @@ func (b *creditBatches) run(batch []*creditReq) {
 	ctx, cancel := context.WithTimeout(context.Background(), creditBatchTimeout)
 	defer cancel()
 	h := b.d.db.Shard(b.shard)
-	var called, wrote bool
+	// wrote: the batch's writes were done (the transaction began, every
+	// record changed); otherwise nothing of it is kept.
+	var wrote bool
 	// On MySQL a transaction of its own; on SQLite a savepoint of the
 	// writer's group commit.
 	err := sqldb.InTxOnce(ctx, h, func(tx *sql.Tx) error {
-		called = true
 		// Every record changed, or none of the batch may commit.
 		n, err := h.ExecCountedTx(ctx, tx, &w)
 		if err == nil && n != int64(len(live)) {
@@ -177,7 +178,7 @@ func (b *creditBatches) run(batch []*creditReq) {
 		return err
 	})
 	switch {
-	case !called || !wrote:
+	case !wrote:
 		answer(live, creditAnswer{alone: true})
 		return
 	case err != nil:
