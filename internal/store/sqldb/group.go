@@ -16,7 +16,8 @@ const maxGroup = 256
 var errGroupClosed = errors.New("sqldb: database closed")
 
 // groupCommit runs the write transactions of concurrent callers inside one
-// SQLite transaction, each in its own SAVEPOINT, and commits them together
+// SQLite transaction, each in its own SAVEPOINT (a caller alone in its group
+// runs in the transaction itself), and commits them together
 // ("group commit"). SQLite has a single writer anyway; sharing the commit (WAL
 // append, checksums, system calls) among all waiting callers multiplies write
 // throughput without adding latency: a group is whatever is queued when the
@@ -165,26 +166,29 @@ func (g *groupCommit) commit(batch []*groupReq) {
 		finish(fmt.Errorf("begin transaction on %s: %w", g.name, err))
 		return
 	}
+	// A group of one runs without a savepoint: the transaction is its own,
+	// and rolling it back undoes exactly its work. A savepoint would copy
+	// every page the caller changes into the statement journal first.
+	alone := len(batch) == 1
 	for _, r := range batch {
 		if r.ctx.Err() != nil {
 			continue
+		}
+		if alone {
+			if r.fnErr = g.call(tx, r, panics); r.fnErr != nil {
+				tx.Rollback()
+				finish(nil)
+				return
+			}
+			r.ok = true
+			break
 		}
 		if err := g.exec(tx, qSavepoint); err != nil {
 			tx.Rollback()
 			finish(fmt.Errorf("savepoint on %s: %w", g.name, err))
 			return
 		}
-		fnErr, p := callFn(r.fn, tx)
-		if p != nil {
-			panics[r] = p
-			fnErr = fmt.Errorf("panic: %v", p)
-		}
-		if fnErr == nil && r.ctx.Err() != nil {
-			// As with a transaction of its own, a caller whose context ended
-			// before the commit keeps nothing.
-			fnErr = fmt.Errorf("commit on %s: %w", g.name, r.ctx.Err())
-		}
-		if fnErr != nil {
+		if fnErr := g.call(tx, r, panics); fnErr != nil {
 			r.fnErr = fnErr
 			err1 := g.exec(tx, qRollbackTo)
 			err2 := g.exec(tx, qRelease)
@@ -210,6 +214,21 @@ func (g *groupCommit) commit(batch []*groupReq) {
 		return
 	}
 	finish(nil)
+}
+
+// call runs r's fn in tx and returns its error: fn's own, a panic's (recorded in
+// panics), or, as with a transaction of its own, the error of a context that
+// ended before the commit, in which case the caller keeps nothing.
+func (g *groupCommit) call(tx *sql.Tx, r *groupReq, panics map[*groupReq]any) error {
+	fnErr, p := callFn(r.fn, tx)
+	if p != nil {
+		panics[r] = p
+		fnErr = fmt.Errorf("panic: %v", p)
+	}
+	if fnErr == nil && r.ctx.Err() != nil {
+		fnErr = fmt.Errorf("commit on %s: %w", g.name, r.ctx.Err())
+	}
+	return fnErr
 }
 
 func callFn(fn func(*sql.Tx) error, tx *sql.Tx) (err error, panicked any) {

@@ -198,3 +198,82 @@ func TestCallerCancelledAfterReleaseKeepsItsWork(t *testing.T) {
 		t.Fatalf("A = %v, B = %v, rows %d: want both committed and both told nil", errA, errB, n)
 	}
 }
+
+// TestGroupOfOne runs SQLite transactions one after the other, so that each is
+// alone in its group and runs without a savepoint, and checks each outcome: a
+// success commits; an error, a panic or a context that ends inside fn keeps
+// nothing.
+func TestGroupOfOne(t *testing.T) {
+	db := sqldbtest.OpenSQLite(t)
+	ctx := context.Background()
+	h := db.Shard(0)
+	if _, err := h.Write().ExecContext(ctx, `CREATE TABLE g_one (k TEXT PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	insert := func(tx *sql.Tx, k string) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO g_one (k) VALUES (?)`, k)
+		return err
+	}
+	has := func(k string) bool {
+		var n int
+		if err := h.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM g_one WHERE k = ?`, k).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n == 1
+	}
+
+	// Alone in its group, fn runs in the transaction itself: there is no
+	// savepoint of the group to release.
+	err := sqldb.InTx(ctx, h, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `RELEASE g`); err == nil {
+			return errors.New("a group of one opened a savepoint")
+		}
+		return insert(tx, "ok")
+	})
+	if err != nil || !has("ok") {
+		t.Fatalf("success: InTx = %v, row kept %v: want committed", err, has("ok"))
+	}
+
+	errBoom := errors.New("boom")
+	err = sqldb.InTxOnce(ctx, h, func(tx *sql.Tx) error {
+		if err := insert(tx, "err"); err != nil {
+			return err
+		}
+		return errBoom
+	})
+	if !errors.Is(err, errBoom) || has("err") {
+		t.Fatalf("error: InTx = %v, row kept %v: want its error and no row", err, has("err"))
+	}
+
+	func() {
+		defer func() {
+			if p := recover(); p != "p" {
+				t.Fatalf("panic: recovered %v, want p", p)
+			}
+		}()
+		_ = sqldb.InTx(ctx, h, func(tx *sql.Tx) error {
+			if err := insert(tx, "panic"); err != nil {
+				return err
+			}
+			panic("p")
+		})
+	}()
+	if has("panic") {
+		t.Fatal("panic: the row was kept")
+	}
+
+	cctx, cancel := context.WithCancel(ctx)
+	err = sqldb.InTxOnce(cctx, h, func(tx *sql.Tx) error {
+		err := insert(tx, "cancelled")
+		cancel()
+		return err
+	})
+	if !errors.Is(err, context.Canceled) || has("cancelled") {
+		t.Fatalf("cancelled: InTx = %v, row kept %v: want the context's error and no row", err, has("cancelled"))
+	}
+
+	// The writer is usable afterwards, and the groups still commit.
+	if err := sqldb.InTx(ctx, h, func(tx *sql.Tx) error { return insert(tx, "after") }); err != nil || !has("after") {
+		t.Fatalf("after: InTx = %v, row kept %v", err, has("after"))
+	}
+}
