@@ -65,6 +65,7 @@ type Redis struct {
 	install *redis.Script
 	acks    int           // replicas that must confirm a take; 0: none
 	ackWait time.Duration // WAIT's timeout when acks > 0
+	pipe    *takePipe     // concurrent takes in pipelines (acks == 0)
 }
 
 // DefaultReplicaAckTimeout is RedisOptions.ReplicaAckTimeout's zero value.
@@ -140,6 +141,7 @@ func NewRedis(c redis.UniversalClient, prefix string, opts ...RedisOptions) *Red
 		prefix = redisx.DefaultPrefix
 	}
 	r := &Redis{c: c, prefix: prefix + Namespace, acquire: redis.NewScript(acquireSrc), install: redis.NewScript(installSrc)}
+	r.pipe = &takePipe{r: r}
 	if len(opts) > 0 {
 		o := opts[len(opts)-1]
 		if o.ReplicaAcks > 0 {
@@ -171,7 +173,9 @@ func (r *Redis) Seed(ctx context.Context, key string, n int64) (bool, error) {
 }
 
 // Acquire implements Counter with one Lua script (EVALSHA, falling back to
-// EVAL when the script cache was flushed). With RedisOptions.ReplicaAcks, the
+// EVAL when the script cache was flushed). Concurrent takes share pipelines:
+// the takes queued while one pipeline is in flight go in the next (see
+// takePipe). With RedisOptions.ReplicaAcks, each take runs on its own: the
 // script and a WAIT share one pipeline on the key's master, and a take fewer
 // replicas confirmed returns taken false with a *NotReplicatedError (n the
 // value after the take).
@@ -179,7 +183,7 @@ func (r *Redis) Acquire(ctx context.Context, key string, limit int64) (int64, bo
 	if r.acks > 0 {
 		return r.acquireAcked(ctx, key, limit)
 	}
-	res, err := r.acquire.Run(ctx, r.c, []string{r.Key(key)}, limit).Int64Slice()
+	res, err := r.pipe.acquire(ctx, key, limit)
 	if err != nil {
 		return 0, false, false, fmt.Errorf("counter acquire: key[%s]: %w", key, err)
 	}
