@@ -307,14 +307,9 @@ func (b *drawBatches) work(ctx context.Context, h *sqldb.Handle, tx *sql.Tx, liv
 }
 
 // compact merges w's INSERTs of different users' rows into one multi-row
-// statement per table on MySQL, where it saves the server a statement per
-// row. On SQLite, which has no request to save, the single-row statements stay:
-// they run prepared, where a multi-row statement of each batch's size would be
-// parsed again.
+// statement per table where that pays (see sqldb.Handle.Compact).
 func (b *drawBatches) compact(w *sqldb.Batch) {
-	if b.s.db.Dialect().Name() == sqldb.DriverMySQL {
-		w.Compact()
-	}
+	b.s.db.Shard(b.shard).Compact(w)
 }
 
 // callRaffle runs raffle, recovering a panic.

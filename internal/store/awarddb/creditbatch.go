@@ -133,13 +133,10 @@ func (b *creditBatches) run(batch []*creditReq) {
 	if len(live) == 0 {
 		return
 	}
+	// Different users' rows: one multi-row statement per table and kind where
+	// that pays (see sqldb.Handle.Compact).
+	b.d.db.Shard(b.shard).Compact(&w)
 	mysql := b.d.db.Dialect().Name() == sqldb.DriverMySQL
-	if mysql {
-		// Different users' rows: one multi-row statement per table and kind.
-		// On SQLite, which has no request to save, the single-row statements
-		// stay: they run prepared.
-		w.Compact()
-	}
 	var now int64
 	for _, r := range live {
 		now = max(now, r.now.UnixMilli())

@@ -7,7 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Batch collects statements of one write transaction that need no answer but
@@ -265,7 +268,23 @@ func (h *Handle) QueryEachTx(ctx context.Context, tx *sql.Tx, queries []string, 
 // not depend on each other's order across groups (no statement reads or
 // changes a row another group writes), such as different users' rows; the row
 // count of a merged statement is its rows'.
-func (b *Batch) Compact() {
+//
+// Handle.Compact does the same where it pays, and remembers each query's split.
+func (b *Batch) Compact() { b.compact(splitValues) }
+
+// Compact compacts b (see Batch.Compact) on MySQL, where a multi-row INSERT
+// saves the server a statement per row. On SQLite it leaves b as it is: there
+// the single-row statements run prepared, while a multi-row statement of each
+// batch's size would be parsed every time. The handle remembers how each
+// INSERT's text splits around its row, for up to maxSplits texts.
+func (h *Handle) Compact(b *Batch) {
+	if h.dialect.Name() != DriverMySQL {
+		return
+	}
+	b.compact(h.splits.split)
+}
+
+func (b *Batch) compact(split func(q string) (head, row, tail string, ok bool)) {
 	if len(b.stmts) < 2 {
 		return
 	}
@@ -287,15 +306,23 @@ func (b *Batch) Compact() {
 	out := make([]batchStmt, 0, len(order))
 	for _, k := range order {
 		g := groups[k]
-		head, row, tail, ok := splitValues(g[0].query)
-		if len(g) < 2 || !ok {
+		if len(g) < 2 {
+			out = append(out, g...)
+			continue
+		}
+		head, row, tail, ok := split(g[0].query)
+		if !ok {
 			out = append(out, g...)
 			continue
 		}
 		var sb strings.Builder
 		sb.Grow(len(head) + len(g)*(len(row)+2) + len(tail))
 		sb.WriteString(head)
-		var args []any
+		n := 0
+		for _, s := range g {
+			n += len(s.args)
+		}
+		args := make([]any, 0, n)
 		for i, s := range g {
 			if i > 0 {
 				sb.WriteString(", ")
@@ -304,10 +331,40 @@ func (b *Batch) Compact() {
 			args = append(args, s.args...)
 		}
 		sb.WriteString(tail)
-		out = append(out, batchStmt{what: fmt.Sprintf("%s (and %d more rows)", g[0].what, len(g)-1), query: sb.String(), args: args,
+		out = append(out, batchStmt{what: g[0].what + " (and " + strconv.Itoa(len(g)-1) + " more rows)", query: sb.String(), args: args,
 			counted: g[0].counted})
 	}
 	b.stmts = out
+}
+
+// maxSplits bounds the INSERT texts a handle remembers the split of: a batch's
+// INSERTs are a fixed set of texts (one per table), and a text past the bound
+// is split again each time.
+const maxSplits = 1024
+
+// splitCache remembers splitValues' answers by query text.
+type splitCache struct {
+	m sync.Map // query → insertSplit
+	n atomic.Int32
+}
+
+type insertSplit struct {
+	head, row, tail string
+	ok              bool
+}
+
+func (c *splitCache) split(q string) (head, row, tail string, ok bool) {
+	if v, hit := c.m.Load(q); hit {
+		s := v.(insertSplit)
+		return s.head, s.row, s.tail, s.ok
+	}
+	head, row, tail, ok = splitValues(q)
+	if c.n.Load() < maxSplits {
+		if _, had := c.m.LoadOrStore(q, insertSplit{head, row, tail, ok}); !had {
+			c.n.Add(1)
+		}
+	}
+	return head, row, tail, ok
 }
 
 // valuesRow finds the row of placeholders after an INSERT's VALUES.

@@ -3,6 +3,8 @@ package sqldb_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"maps"
 	"reflect"
 	"strings"
 	"testing"
@@ -171,6 +173,63 @@ func TestInSet(t *testing.T) {
 		}
 		if one, _ := sqldb.InSet(db.Dialect(), []string{"a"}); db.Dialect().Name() == sqldb.DriverSQLite && one != set {
 			t.Fatalf("SQLite set texts differ by size: %q, %q", one, set)
+		}
+	})
+}
+
+// TestHandleCompact compacts batches through a handle: on MySQL the rows of one
+// INSERT text merge (the second batch from the handle's remembered split, with
+// its own rows and arguments), on SQLite the batch stays as it was; on both the
+// rows are written.
+func TestHandleCompact(t *testing.T) {
+	sqldbtest.ForEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		h := db.Config()
+		if _, err := h.Write().ExecContext(ctx, `CREATE TABLE compact_h (a INT PRIMARY KEY, b VARCHAR(8) NOT NULL)`); err != nil {
+			t.Fatal(err)
+		}
+		const ins = "INSERT INTO compact_h (a, b) VALUES (?, ?)"
+		run := func(rows ...int) {
+			t.Helper()
+			var b sqldb.Batch
+			for _, a := range rows {
+				b.Add("insert", ins, a, fmt.Sprint("v", a))
+			}
+			b.Add("other", "UPDATE compact_h SET b = ? WHERE a = ?", "u", rows[0])
+			h.Compact(&b)
+			want := len(rows) + 1 // SQLite: as it was
+			if db.Driver() == sqldb.DriverMySQL {
+				want = 2
+			}
+			if b.Len() != want {
+				t.Fatalf("compacted batch has %d statements, want %d", b.Len(), want)
+			}
+			if err := sqldb.InTx(ctx, h, func(tx *sql.Tx) error {
+				_, err := h.ExecBatchTx(ctx, tx, &b)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		run(1, 2, 3)
+		run(4, 5, 6, 7)
+		got := map[int]string{}
+		rows, err := h.Read().QueryContext(ctx, `SELECT a, b FROM compact_h`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var a int
+			var b string
+			if err := rows.Scan(&a, &b); err != nil {
+				t.Fatal(err)
+			}
+			got[a] = b
+		}
+		want := map[int]string{1: "u", 2: "v2", 3: "v3", 4: "u", 5: "v5", 6: "v6", 7: "v7"}
+		if !maps.Equal(got, want) {
+			t.Fatalf("rows %v, want %v", got, want)
 		}
 	})
 }

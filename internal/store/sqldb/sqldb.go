@@ -108,6 +108,7 @@ type Handle struct {
 	dbName  string       // MySQL database name, "" for SQLite
 	group   *groupCommit // SQLite: group commit of write transactions
 	stmts   *stmtCache   // SQLite: statements prepared on the writer pool
+	splits  splitCache   // MySQL: how Compact splits each INSERT text
 }
 
 // Write returns the pool for transactions and writes.
