@@ -26,9 +26,11 @@ const (
 //
 // Under load it runs every checkpointBusy: the writer appends thousands of
 // frames a second (each draw dirties about ten pages), and at a slower pace the
-// writer's own checkpoint found most of the threshold's 8 192 frames still to
-// copy — a commit of 30 to 60 ms a few times a second, measured as the p99 of
-// the draw (docs/PERFORMANCE.md). Idle, it runs every checkpointIdle.
+// writer's own checkpoint found most of the threshold's frames (8 192 then)
+// still to copy — a commit of 30 to 60 ms a few times a second, measured as the
+// p99 of the draw (docs/PERFORMANCE.md). Idle, it runs every checkpointIdle.
+// The writer's own checkpoint still syncs the WAL and the database file, so
+// its threshold is high (walAutocheckpoint): it runs once every few seconds.
 type checkpointer struct {
 	db   *sql.DB
 	quit chan struct{}

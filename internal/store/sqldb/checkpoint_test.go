@@ -14,7 +14,7 @@ import (
 )
 
 // TestWALCopiedInBackground writes far less than the writer's automatic
-// checkpoint threshold (8192 pages) and expects the rows to reach the database
+// checkpoint threshold (65 536 pages) and expects the rows to reach the database
 // file anyway: the background checkpointer copies the WAL while the writer
 // goes on.
 func TestWALCopiedInBackground(t *testing.T) {
@@ -38,7 +38,7 @@ func TestWALCopiedInBackground(t *testing.T) {
 	}
 	before := size()
 	pad := strings.Repeat("x", 1000)
-	for i := range 2000 { // about 2 MB: a quarter of the automatic threshold
+	for i := range 2000 { // about 2 MB: far below the automatic threshold
 		err := sqldb.InTx(ctx, h, func(tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `INSERT INTO ck_test (k, v) VALUES (?, ?)`, i, fmt.Sprint(pad, i))
 			return err
