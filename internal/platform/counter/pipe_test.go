@@ -69,20 +69,28 @@ func waitQueued(t *testing.T, r *counter.Redis, n int) {
 	}
 }
 
+// hookedCounter returns a Redis counter whose client records its pipelines of
+// takes (and holds the first), with the counter "k" seeded at 0.
+func hookedCounter(t *testing.T) (*counter.Redis, *pipeHook) {
+	t.Helper()
+	c, prefix := redisxtest.New(t)
+	h := newPipeHook()
+	c.AddHook(h)
+	r := counter.NewRedis(c, prefix)
+	if _, err := r.Seed(context.Background(), "k", 0); err != nil {
+		t.Fatal(err)
+	}
+	return r, h
+}
+
 // TestRedisTakesSharePipelines holds one take's pipeline in flight, queues
 // more takes than the stock left behind it, and checks that they go to Redis
 // in one pipeline and that each keeps its own outcome: exactly the stock is
 // taken, each value once, the rest refused.
 func TestRedisTakesSharePipelines(t *testing.T) {
-	c, prefix := redisxtest.New(t)
-	h := newPipeHook()
-	c.AddHook(h)
-	r := counter.NewRedis(c, prefix)
+	r, h := hookedCounter(t)
 	ctx := context.Background()
 	const stock, callers = 20, 30
-	if _, err := r.Seed(ctx, "k", 0); err != nil {
-		t.Fatal(err)
-	}
 	type outcome struct {
 		n     int64
 		taken bool
@@ -129,14 +137,8 @@ func TestRedisTakesSharePipelines(t *testing.T) {
 // context's error and is not sent, and its neighbours in the pipeline are
 // taken.
 func TestRedisPipedTakeCallerGone(t *testing.T) {
-	c, prefix := redisxtest.New(t)
-	h := newPipeHook()
-	c.AddHook(h)
-	r := counter.NewRedis(c, prefix)
+	r, h := hookedCounter(t)
 	ctx := context.Background()
-	if _, err := r.Seed(ctx, "k", 0); err != nil {
-		t.Fatal(err)
-	}
 	var wg sync.WaitGroup
 	errs := make([]error, 4)
 	wg.Go(func() { _, _, _, errs[0] = r.Acquire(ctx, "k", 100) })
