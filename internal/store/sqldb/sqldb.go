@@ -236,7 +236,7 @@ func openSQLite(ctx context.Context, cfg Config) (*DB, error) {
 // draw waits for those syncs. At about ten frames a draw, 8 192 frames meant
 // such a stall several times a second under load; 65 536 frames (a WAL file of
 // up to 256 MiB, reused once it has grown) means one every few seconds:
-// 2 480–2 630 → 2 740–2 840 draws/s, p99 78–87 → 46–56 ms under wrk at 64
+// 2 320–2 630 → 2 740–2 840 draws/s, p99 78–87 → 46–56 ms under wrk at 64
 // connections (docs/PERFORMANCE.md). Reopening after a kill -9 with a full WAL
 // took 0.3 s.
 const walAutocheckpoint = 65536
