@@ -179,6 +179,15 @@ func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// typeInto types keys into the element sel selects once it is visible, as a
+// person does: it focuses the element and sends the key events. It stands for
+// chromedp.SendKeys, which reads the node's attributes before taking the node's
+// lock: a data race with the DOM events of a page that changes that element's
+// attributes meanwhile (the race detector caught it in the console lab).
+func typeInto(sel, keys string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Focus(chromedp.CSS(sel)), chromedp.KeyEvent(keys))
+}
+
 func (b *browser) open(url string) { b.t.Helper(); b.do(chromedp.Navigate(url)) }
 
 // eval evaluates a JavaScript expression.

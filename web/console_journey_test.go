@@ -3,8 +3,6 @@ package web_test
 import (
 	"testing"
 
-	"github.com/chromedp/chromedp"
-
 	"github.com/bigmarket/bigmarket/internal/config"
 )
 
@@ -25,7 +23,7 @@ func TestConsoleJourney(t *testing.T) {
 	b := newBrowser(t, 1280, 900, false, false)
 
 	b.open(s.url + "/admin/")
-	b.do(chromedp.WaitVisible(chromedp.CSS(`#admin-token`)), chromedp.SendKeys(chromedp.CSS(`#admin-token`), "not-"+token))
+	b.do(typeInto(`#admin-token`, "not-"+token))
 	b.click(`#sign-in`)
 	b.waitText(`[data-testid="sign-in-error"]`, "the refusal", is("This token was refused."))
 

@@ -34,7 +34,7 @@ func consoleLabSetInput(b *browser, sel, value string) {
 	b.t.Helper()
 	b.do(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Focus(chromedp.CSS(sel)))
 	eval[bool](b, fmt.Sprintf(`(() => { const e = document.querySelector(%q); e.select(); return true; })()`, sel))
-	b.do(chromedp.SendKeys(chromedp.CSS(sel), "\b"+value))
+	b.do(typeInto(sel, "\b"+value))
 	if got := eval[string](b, fmt.Sprintf(`document.querySelector(%q).value`, sel)); strings.ReplaceAll(got, ",", "") != value {
 		b.t.Fatalf("input %s holds %q after typing %q", sel, got, value)
 	}
@@ -303,7 +303,7 @@ func consoleLabActivateStage(b *browser, s *site) {
 	}
 	// Confirm from the keyboard: the dialog zooms in from the pointer, so a
 	// click computed during its motion could miss the button.
-	b.do(chromedp.WaitVisible(chromedp.CSS(`#activities-confirm-activate`)), chromedp.SendKeys(chromedp.CSS(`#activities-confirm-activate`), "\r"))
+	b.do(typeInto(`#activities-confirm-activate`, "\r"))
 	b.waitText(row+` .ant-tag`, "the active stage", is("active"))
 	if got := stages()["c02/s02"]; got != id+":active" {
 		b.t.Fatalf("stage after activation in the erp list: %q", got)
@@ -346,7 +346,7 @@ func TestConsoleLabRefusals(t *testing.T) {
 	}
 	consoleLabSetInput(b, `#lab-draws`, "10")
 	consoleLabSetInput(b, `#lab-strategy`, "7")
-	b.do(chromedp.SendKeys(chromedp.CSS(`#lab-strategy`), "\r")) // Enter runs the form
+	b.do(typeInto(`#lab-strategy`, "\r")) // Enter runs the form
 	msg := b.waitText(`[role="alert"]`, "the refusal of an unknown strategy", func(x string) bool { return strings.Contains(x, "ERR_BIZ_002") })
 	if strings.Contains(msg, "{") {
 		t.Errorf("raw JSON shown: %q", msg)

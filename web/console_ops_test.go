@@ -62,7 +62,7 @@ func consoleOpsType(b *browser, sel, text string) {
 	b.t.Helper()
 	b.do(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Focus(chromedp.CSS(sel)))
 	n := len([]rune(eval[string](b, fmt.Sprintf(`document.querySelector(%q).value`, sel))))
-	b.do(chromedp.SendKeys(chromedp.CSS(sel), kb.End+strings.Repeat(kb.Backspace, n)+text))
+	b.do(typeInto(sel, kb.End+strings.Repeat(kb.Backspace, n)+text))
 }
 
 type consoleOpsAccount struct {

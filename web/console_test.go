@@ -3,8 +3,6 @@ package web_test
 import (
 	"strings"
 	"testing"
-
-	"github.com/chromedp/chromedp"
 )
 
 // The console's sign-in and shell, and what every console test shares.
@@ -16,7 +14,7 @@ const consoleToken = "test-admin" // apptest's admin token, named "admin"
 func signInConsole(b *browser, s *site, path, token string) {
 	b.t.Helper()
 	b.open(s.url + path)
-	b.do(chromedp.WaitVisible(chromedp.CSS(`#admin-token`)), chromedp.SendKeys(chromedp.CSS(`#admin-token`), token))
+	b.do(typeInto(`#admin-token`, token))
 	b.click(`#sign-in`)
 	b.waitText(`[data-testid="console-title"]`, "the console's shell", is("bigmarket console"))
 }
@@ -29,7 +27,7 @@ func TestConsoleSignIn(t *testing.T) {
 	s := newSite(t, nil)
 	b := newBrowser(t, 1280, 900, false, false)
 	b.open(s.url + "/admin/audit")
-	b.do(chromedp.WaitVisible(chromedp.CSS(`#admin-token`)), chromedp.SendKeys(chromedp.CSS(`#admin-token`), "wrong-token"))
+	b.do(typeInto(`#admin-token`, "wrong-token"))
 	b.click(`#sign-in`)
 	b.waitText(`[data-testid="sign-in-error"]`, "the refusal", is("This token was refused."))
 	if _, found := b.textOf(`[data-testid="console-title"]`); found {

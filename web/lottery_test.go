@@ -305,7 +305,7 @@ func TestKeyboardAndIdentityForm(t *testing.T) {
 	b := newBrowser(t, 1024, 800, false, true)
 	b.open(s.url + "/")
 	b.do(chromedp.WaitVisible(chromedp.CSS(`input[name="userId"]`)))
-	b.do(chromedp.SendKeys(chromedp.CSS(`input[name="userId"]`), "xiaofuge\r"))
+	b.do(typeInto(`input[name="userId"]`, "xiaofuge\r"))
 	// Two activities are open: the page asks which.
 	b.waitText(`[data-testid="choose-activity"] li`, "the first open activity", func(x string) bool { return strings.Contains(x, "测试活动") })
 	b.click(`[data-testid="choose-activity"] li button`)
