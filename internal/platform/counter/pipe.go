@@ -2,26 +2,30 @@ package counter
 
 import (
 	"context"
-	"sync"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/bigmarket/bigmarket/internal/platform/gather"
 )
 
 // maxPipe bounds how many takes share one pipeline.
 const maxPipe = 256
 
 // takePipe sends concurrent takes to Redis in pipelines: a pipeline is
-// whatever takes are queued when its one runner is free (no timed wait: a take
-// alone goes at once, in a pipeline of one). The raffles of a draw batch run at
-// once, each taking its award's stock; one round trip for all of them costs
-// the server and Redis a write and a read instead of one of each per take.
-// The runner starts when a take arrives and ends when the queue is empty, so
-// an idle pipe holds no goroutine.
+// whatever takes are queued when its one runner is free (gather.Gather: no
+// timed wait, a take alone goes at once, in a pipeline of one). The raffles of
+// a draw batch run at once, each taking its award's stock; one round trip for
+// all of them costs the server and Redis a write and a read instead of one of
+// each per take.
 type takePipe struct {
-	r       *Redis
-	mu      sync.Mutex
-	queue   []*pipedTake
-	running bool
+	r     *Redis
+	queue *gather.Gather[*pipedTake]
+}
+
+func newTakePipe(r *Redis) *takePipe {
+	p := &takePipe{r: r}
+	p.queue = gather.New(1, maxPipe, nil, p.send)
+	return p
 }
 
 // pipedTake is one queued take and where its answer goes.
@@ -42,38 +46,12 @@ type pipedAnswer struct {
 // made or not, as with any Redis command cancelled in flight.
 func (p *takePipe) acquire(ctx context.Context, key string, limit int64) ([]int64, error) {
 	t := &pipedTake{ctx: ctx, key: key, limit: limit, done: make(chan pipedAnswer, 1)}
-	p.mu.Lock()
-	p.queue = append(p.queue, t)
-	if !p.running {
-		p.running = true
-		go p.run()
-	}
-	p.mu.Unlock()
+	p.queue.Add(t)
 	select {
 	case a := <-t.done:
 		return a.res, a.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
-	}
-}
-
-// run sends pipelines until the queue is empty.
-func (p *takePipe) run() {
-	for {
-		p.mu.Lock()
-		n := min(len(p.queue), maxPipe)
-		if n == 0 {
-			p.running = false
-			p.mu.Unlock()
-			return
-		}
-		batch := p.queue[:n:n]
-		p.queue = p.queue[n:]
-		if len(p.queue) == 0 {
-			p.queue = nil // let the old backing array go
-		}
-		p.mu.Unlock()
-		p.send(batch)
 	}
 }
 

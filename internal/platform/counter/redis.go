@@ -141,7 +141,7 @@ func NewRedis(c redis.UniversalClient, prefix string, opts ...RedisOptions) *Red
 		prefix = redisx.DefaultPrefix
 	}
 	r := &Redis{c: c, prefix: prefix + Namespace, acquire: redis.NewScript(acquireSrc), install: redis.NewScript(installSrc)}
-	r.pipe = &takePipe{r: r}
+	r.pipe = newTakePipe(r)
 	if len(opts) > 0 {
 		o := opts[len(opts)-1]
 		if o.ReplicaAcks > 0 {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bigmarket/bigmarket/internal/activity"
+	"github.com/bigmarket/bigmarket/internal/platform/gather"
 	"github.com/bigmarket/bigmarket/internal/store/sqldb"
 )
 
@@ -59,7 +60,7 @@ const (
 type drawBatches struct {
 	s      *Store
 	shard  int
-	gather *sqldb.Gather[*drawReq]
+	gather *gather.Gather[*drawReq]
 }
 
 func newDrawBatches(s *Store, shard, batchers, size int) *drawBatches {
@@ -67,7 +68,7 @@ func newDrawBatches(s *Store, shard, batchers, size int) *drawBatches {
 	// A user's second draw on an activity waits for the next batch, as it
 	// would wait for the account's lock.
 	key := func(r *drawReq) string { return r.in.UserID + "\x00" + strconv.FormatInt(r.in.Activity.ID, 10) }
-	b.gather = sqldb.NewGather(batchers, size, key, b.run)
+	b.gather = gather.New(batchers, size, key, b.run)
 	return b
 }
 

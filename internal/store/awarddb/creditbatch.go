@@ -11,6 +11,7 @@ import (
 
 	"github.com/bigmarket/bigmarket/internal/award"
 	"github.com/bigmarket/bigmarket/internal/credit"
+	"github.com/bigmarket/bigmarket/internal/platform/gather"
 	"github.com/bigmarket/bigmarket/internal/store/sqldb"
 )
 
@@ -60,12 +61,12 @@ type creditAnswer struct {
 type creditBatches struct {
 	d      *Deliveries
 	shard  int
-	gather *sqldb.Gather[*creditReq]
+	gather *gather.Gather[*creditReq]
 }
 
 func newCreditBatches(d *Deliveries, shard, batchers, size int) *creditBatches {
 	b := &creditBatches{d: d, shard: shard}
-	b.gather = sqldb.NewGather(batchers, size, func(r *creditReq) string { return r.userID }, b.run)
+	b.gather = gather.New(batchers, size, func(r *creditReq) string { return r.userID }, b.run)
 	return b
 }
 

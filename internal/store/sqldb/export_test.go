@@ -2,7 +2,6 @@ package sqldb
 
 import (
 	"database/sql"
-	"runtime"
 )
 
 // NewTestHandle wraps one pool as a Handle, for tests that need a database
@@ -26,6 +25,3 @@ func (b *Batch) Statements() (whats, queries []string, args [][]any) {
 	}
 	return whats, queries, args
 }
-
-// runtimeGosched yields the processor (tests that poll for a state).
-func runtimeGosched() { runtime.Gosched() }

@@ -1,7 +1,8 @@
-package sqldb
+package gather
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,7 +17,7 @@ func blockedGather(t *testing.T, size int, key func(string) string) (g *Gather[s
 	started := make(chan struct{})
 	gate := make(chan struct{})
 	first := true
-	g = NewGather(1, size, key, func(batch []string) {
+	g = New(1, size, key, func(batch []string) {
 		mu.Lock()
 		all = append(all, append([]string(nil), batch...))
 		wait := first
@@ -48,7 +49,7 @@ func waitIdle[R any](t *testing.T, g *Gather[R]) {
 		if i > 1e6 {
 			t.Fatal("the gather never became idle")
 		}
-		runtimeGosched()
+		runtime.Gosched()
 	}
 }
 
@@ -102,7 +103,7 @@ func TestGatherRunsEachOnceWithinBounds(t *testing.T) {
 	const runners, size, n = 3, 5, 2000
 	var running, most atomic.Int64
 	seen := make([]atomic.Int32, n)
-	g := NewGather(runners, size, nil, func(batch []int) {
+	g := New(runners, size, nil, func(batch []int) {
 		now := running.Add(1)
 		for {
 			m := most.Load()

@@ -1,4 +1,7 @@
-package sqldb
+// Package gather batches requests for one worker at a time: the queue of an
+// application-level group commit (the database batches) and of pipelined
+// calls (the Redis stock takes).
+package gather
 
 import (
 	"slices"
@@ -12,9 +15,9 @@ import (
 // arrive and end when the queue is empty, so an idle Gather holds no
 // goroutine and needs no closing.
 //
-// It is the queue of an application-level group commit: run executes a batch
-// in one transaction and answers each request through whatever the request
-// carries (typically a buffered channel).
+// It is the queue of an application-level group commit or of a pipeline: run
+// executes a batch in one transaction or one round trip and answers each
+// request through whatever the request carries (typically a buffered channel).
 type Gather[R any] struct {
 	runners, size int
 	key           func(R) string
@@ -36,11 +39,11 @@ type Ticket[R any] struct {
 	q *gathered[R]
 }
 
-// NewGather returns a Gather running batches with run, at most runners at
+// New returns a Gather running batches with run, at most runners at
 // once (at least one) of at most size requests (at least one). key, when not
 // nil, names what two requests of one batch must not share (a user: its second
 // request waits for the next batch).
-func NewGather[R any](runners, size int, key func(R) string, run func(batch []R)) *Gather[R] {
+func New[R any](runners, size int, key func(R) string, run func(batch []R)) *Gather[R] {
 	return &Gather[R]{runners: max(runners, 1), size: max(size, 1), key: key, run: run}
 }
 
