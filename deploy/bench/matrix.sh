@@ -11,7 +11,8 @@
 # (default "loadtest wrk") the generators. FRESH=1 starts every run on a
 # server of its own with fresh databases or data directory (without it, the
 # runs of a mode share one server, and each later run finds the database the
-# earlier ones grew). Needs the services of the README
+# earlier ones grew). MYSQL_ADDR (default 127.0.0.1:3306) names the MariaDB
+# server, as host:port, user root without a password. Needs the services of the README
 # on loopback, wrk (apt-get install wrk) and the mariadb client. Every run uses
 # fresh databases, a fresh Redis prefix and a fresh data directory, and drops
 # them at the end.
@@ -24,6 +25,7 @@ duration=${DURATION:-15s}
 conns=${CONNS:-16 64}
 gens=${GENS:-loadtest wrk}
 fresh=${FRESH:-}
+maddr=${MYSQL_ADDR:-127.0.0.1:3306}
 here=$(cd "$(dirname "$0")" && pwd)
 base=bm$(date +%s)$$
 runs=0
@@ -36,7 +38,7 @@ pid=
 stop_server() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
   pid=
-  for d in cfg s0 s1; do mariadb -uroot -h127.0.0.1 -e "DROP DATABASE IF EXISTS ${tag}_$d" 2>/dev/null || true; done
+  for d in cfg s0 s1; do mariadb -uroot -h"${maddr%:*}" -P"${maddr#*:}" -e "DROP DATABASE IF EXISTS ${tag}_$d" 2>/dev/null || true; done
   redis-cli --scan --pattern "${tag}:*" 2>/dev/null | xargs -r -n 500 redis-cli del >/dev/null 2>&1 || true
   rm -rf "$work/emb-$tag"
 }
@@ -61,7 +63,7 @@ cpu() {
 
 # mstat prints MariaDB's global counters of requests and transactions.
 mstat() {
-  mariadb -uroot -h127.0.0.1 -N -e "SHOW GLOBAL STATUS WHERE Variable_name IN
+  mariadb -uroot -h"${maddr%:*}" -P"${maddr#*:}" -N -e "SHOW GLOBAL STATUS WHERE Variable_name IN
     ('Questions','Com_commit','Com_insert','Com_update','Com_update_multi','Com_select','Handler_commit')" 2>/dev/null |
     awk '{printf "%s=%s ", $1, $2}'
 }
@@ -84,10 +86,10 @@ start_server() {
   tag=${base}r$runs
   if [ "$mode" = production ]; then
     addr=127.0.0.1:18300
-    for d in cfg s0 s1; do mariadb -uroot -h127.0.0.1 -e "CREATE DATABASE ${tag}_$d"; done
+    for d in cfg s0 s1; do mariadb -uroot -h"${maddr%:*}" -P"${maddr#*:}" -e "CREATE DATABASE ${tag}_$d"; done
     export BIGMARKET_DB_DRIVER=mysql \
-      BIGMARKET_MYSQL_CONFIG_DSN="root@tcp(127.0.0.1:3306)/${tag}_cfg" \
-      BIGMARKET_MYSQL_SHARD_DSNS="root@tcp(127.0.0.1:3306)/${tag}_s0,root@tcp(127.0.0.1:3306)/${tag}_s1" \
+      BIGMARKET_MYSQL_CONFIG_DSN="root@tcp($maddr)/${tag}_cfg" \
+      BIGMARKET_MYSQL_SHARD_DSNS="root@tcp($maddr)/${tag}_s0,root@tcp($maddr)/${tag}_s1" \
       BIGMARKET_MYSQL_TABLES_PER_SHARD=4 BIGMARKET_REDIS_ADDRS=127.0.0.1:6379 BIGMARKET_REDIS_PREFIX="${tag}:" \
       BIGMARKET_AMQP_URL=amqp://guest:guest@127.0.0.1:5672/
     "$bin" migrate >/dev/null
