@@ -3,6 +3,9 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"os"
 	"sync"
 	"time"
 )
@@ -14,6 +17,14 @@ const (
 	checkpointBusy = 15 * time.Millisecond
 	checkpointIdle = 250 * time.Millisecond
 )
+
+// walShrinkAbove is the WAL file size above which the checkpointer, once the
+// writes have paused, truncates the file to nothing. Under load the WAL grows
+// to walAutocheckpoint pages (256 MiB) and SQLite reuses it at that size; a
+// quiet database gives the space back, and a busy one keeps its file (the
+// truncation waits for a pause, and regrowing the file costs the next burst
+// its block allocations).
+const walShrinkAbove = 16 << 20
 
 // checkpointer copies SQLite's WAL into the database file on a connection of its
 // own, so that the single writer seldom pauses for it. The writer's automatic
@@ -31,15 +42,20 @@ const (
 // p99 of the draw (docs/PERFORMANCE.md). Idle, it runs every checkpointIdle.
 // The writer's own checkpoint still syncs the WAL and the database file, so
 // its threshold is high (walAutocheckpoint): it runs once every few seconds.
+//
+// When the WAL has not changed for two checkpoints in a row, every frame is
+// copied and the file is larger than walShrinkAbove, it truncates the file
+// (shrink).
 type checkpointer struct {
 	db   *sql.DB
+	wal  string // the WAL file's path
 	quit chan struct{}
 	wg   sync.WaitGroup
 	once sync.Once
 }
 
-func newCheckpointer(db *sql.DB) *checkpointer {
-	c := &checkpointer{db: db, quit: make(chan struct{})}
+func newCheckpointer(db *sql.DB, wal string) *checkpointer {
+	c := &checkpointer{db: db, wal: wal, quit: make(chan struct{})}
 	c.wg.Go(c.loop)
 	return c
 }
@@ -48,6 +64,7 @@ func (c *checkpointer) loop() {
 	t := time.NewTimer(checkpointIdle)
 	defer t.Stop()
 	var last [2]int64 // the WAL's frames and those copied, after the last checkpoint
+	quiet := 0        // checkpoints in a row that found the WAL unchanged
 	for {
 		select {
 		case <-c.quit:
@@ -62,11 +79,49 @@ func (c *checkpointer) loop() {
 		err := c.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &now[0], &now[1])
 		cancel()
 		wait := checkpointIdle
-		if err == nil && now != last {
+		switch {
+		case err != nil:
+			quiet = 0
+		case now != last:
+			quiet = 0
 			wait = checkpointBusy
+		default:
+			quiet++
+			if quiet >= 2 && now[0] == now[1] {
+				c.shrink()
+			}
 		}
 		last = now
 		t.Reset(wait)
+	}
+}
+
+// shrink truncates the WAL file to nothing if it is larger than
+// walShrinkAbove. A TRUNCATE checkpoint keeps new writers out while it runs, so
+// it runs without waiting (busy timeout 0): if a reader or a writer is active
+// it gives up, and the next quiet checkpoint tries again. Every frame having
+// been copied already, it only syncs the database file and truncates.
+func (c *checkpointer) shrink() {
+	fi, err := os.Stat(c.wal)
+	if err != nil || fi.Size() <= walShrinkAbove {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := c.db.Conn(ctx)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = 0"); err != nil {
+		return
+	}
+	var busy, log, copied int64
+	_ = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &log, &copied)
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", checkpointerBusyTimeout.Milliseconds())); err != nil {
+		// The connection keeps a busy timeout of 0: drop it, the pool
+		// opens a new one with the DSN's.
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 	}
 }
 

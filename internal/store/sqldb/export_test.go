@@ -25,3 +25,6 @@ func (b *Batch) Statements() (whats, queries []string, args [][]any) {
 	}
 	return whats, queries, args
 }
+
+// WALShrinkAbove is walShrinkAbove, for tests.
+const WALShrinkAbove = walShrinkAbove

@@ -225,7 +225,7 @@ func openSQLite(ctx context.Context, cfg Config) (*DB, error) {
 		shards:   []*Handle{h},
 		suffixes: []string{""},
 		pools:    []*sql.DB{write, read, ckpt},
-		ckpt:     newCheckpointer(ckpt),
+		ckpt:     newCheckpointer(ckpt, cfg.SQLitePath+"-wal"),
 	}, nil
 }
 
@@ -267,10 +267,14 @@ func sqliteDSN(path string, busy time.Duration, readOnly bool) string {
 	return path + "?" + q.Encode()
 }
 
+// checkpointerBusyTimeout is the busy timeout of the checkpointer's
+// connection.
+const checkpointerBusyTimeout = time.Second
+
 // sqliteCheckpointDSN is the DSN of the checkpointer's connection.
 func sqliteCheckpointDSN(path string) string {
 	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(1000)")
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", checkpointerBusyTimeout.Milliseconds()))
 	return path + "?" + q.Encode()
 }
 
