@@ -14,22 +14,31 @@ import (
 	"github.com/bigmarket/bigmarket/internal/testsvc"
 )
 
-// TestWALCopiedInBackground writes far less than the writer's automatic
-// checkpoint threshold (65 536 pages) and expects the rows to reach the database
-// file anyway: the background checkpointer copies the WAL while the writer
-// goes on.
-func TestWALCopiedInBackground(t *testing.T) {
+// openWithTable opens a fresh SQLite database, closed when t ends, and runs
+// create on it.
+func openWithTable(t *testing.T, create string) (sqldb.Config, *sqldb.Handle) {
+	t.Helper()
 	cfg := sqldbtest.SQLiteConfig(t)
 	ctx := context.Background()
 	db, err := sqldb.Open(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	h := db.Shard(0)
-	if _, err := h.Write().ExecContext(ctx, `CREATE TABLE ck_test (k INTEGER PRIMARY KEY, v TEXT)`); err != nil {
+	if _, err := h.Write().ExecContext(ctx, create); err != nil {
 		t.Fatal(err)
 	}
+	return cfg, h
+}
+
+// TestWALCopiedInBackground writes far less than the writer's automatic
+// checkpoint threshold (65 536 pages) and expects the rows to reach the database
+// file anyway: the background checkpointer copies the WAL while the writer
+// goes on.
+func TestWALCopiedInBackground(t *testing.T) {
+	ctx := context.Background()
+	cfg, h := openWithTable(t, `CREATE TABLE ck_test (k INTEGER PRIMARY KEY, v TEXT)`)
 	size := func() int64 {
 		fi, err := os.Stat(cfg.SQLitePath)
 		if err != nil {
@@ -55,17 +64,8 @@ func TestWALCopiedInBackground(t *testing.T) {
 // expects the file to be truncated once the writes pause, the rows safe in
 // the database file; and a WAL below the threshold to keep its size.
 func TestWALShrinksWhenQuiet(t *testing.T) {
-	cfg := sqldbtest.SQLiteConfig(t)
 	ctx := context.Background()
-	db, err := sqldb.Open(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	h := db.Shard(0)
-	if _, err := h.Write().ExecContext(ctx, `CREATE TABLE ck_shrink (k INTEGER PRIMARY KEY, v BLOB)`); err != nil {
-		t.Fatal(err)
-	}
+	cfg, h := openWithTable(t, `CREATE TABLE ck_shrink (k INTEGER PRIMARY KEY, v BLOB)`)
 	walSize := func() int64 {
 		fi, err := os.Stat(cfg.SQLitePath + "-wal")
 		if err != nil {
