@@ -99,8 +99,9 @@ func (c *checkpointer) loop() {
 // shrink truncates the WAL file to nothing if it is larger than
 // walShrinkAbove. A TRUNCATE checkpoint keeps new writers out while it runs, so
 // it runs without waiting (busy timeout 0): if a reader or a writer is active
-// it gives up, and the next quiet checkpoint tries again. Every frame having
-// been copied already, it only syncs the database file and truncates.
+// it gives up, and the next quiet checkpoint tries again. The frames having
+// been copied already (but those of a commit that slipped in since), it
+// mostly syncs the database file and truncates.
 func (c *checkpointer) shrink() {
 	fi, err := os.Stat(c.wal)
 	if err != nil || fi.Size() <= walShrinkAbove {
@@ -116,8 +117,10 @@ func (c *checkpointer) shrink() {
 	if _, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = 0"); err != nil {
 		return
 	}
-	var busy, log, copied int64
-	_ = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &log, &copied)
+	// Busy or not, the answer changes nothing here: a checkpoint that could
+	// not truncate is tried again at the next quiet tick.
+	var busy, frames, copied int64
+	_ = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &frames, &copied)
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", checkpointerBusyTimeout.Milliseconds())); err != nil {
 		// The connection keeps a busy timeout of 0: drop it, the pool
 		// opens a new one with the DSN's.
