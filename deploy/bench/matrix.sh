@@ -64,7 +64,8 @@ cpu() {
 # mstat prints MariaDB's global counters of requests and transactions.
 mstat() {
   mariadb -uroot -h"${maddr%:*}" -P"${maddr#*:}" -N -e "SHOW GLOBAL STATUS WHERE Variable_name IN
-    ('Questions','Com_commit','Com_insert','Com_update','Com_update_multi','Com_select','Handler_commit')" 2>/dev/null |
+    ('Questions','Com_commit','Com_insert','Com_update','Com_update_multi','Com_select','Handler_commit',
+     'Created_tmp_tables','Handler_write','Handler_update')" 2>/dev/null |
     awk '{printf "%s=%s ", $1, $2}'
 }
 
