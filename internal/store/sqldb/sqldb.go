@@ -312,7 +312,8 @@ func openMySQL(ctx context.Context, cfg Config) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: mysql %s: %v", ErrInvalidConfig, name, err)
 		}
-		p := sql.OpenDB(conn)
+		// Transactions begin with their first statement (lazybegin.go).
+		p := sql.OpenDB(lazyBeginConnector{conn})
 		p.SetMaxOpenConns(conns)
 		p.SetMaxIdleConns(conns)
 		p.SetConnMaxLifetime(30 * time.Minute)

@@ -1,0 +1,231 @@
+package sqldb_test
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+
+	"github.com/bigmarket/bigmarket/internal/store/sqldb/sqldbtest"
+)
+
+// lazyFixture is a MySQL shard whose requests a proxy counts, with a table of
+// its own.
+type lazyFixture struct {
+	t     *testing.T
+	pool  *sql.DB
+	proxy *sqldbtest.CommandCounter
+}
+
+func newLazyFixture(t *testing.T) *lazyFixture {
+	t.Helper()
+	cfg, proxy := sqldbtest.CountedMySQLConfig(t, 1, 1)
+	db := sqldbtest.OpenConfig(t, cfg)
+	f := &lazyFixture{t: t, pool: db.Shard(0).Write(), proxy: proxy}
+	if _, err := f.pool.Exec(`CREATE TABLE lazy_t (id BIGINT PRIMARY KEY, note VARCHAR(10) NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// count reads the rows of lazy_t with id on a connection of its own, outside
+// any transaction: it sees only what was committed.
+func (f *lazyFixture) count(id int) int {
+	f.t.Helper()
+	conn, err := f.pool.Conn(context.Background())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer conn.Close()
+	var n int
+	if err := conn.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM lazy_t WHERE id = ?`, id).Scan(&n); err != nil {
+		f.t.Fatal(err)
+	}
+	return n
+}
+
+// begin begins a transaction on the pool (or on conn, when given) that is
+// rolled back when the test ends, so that a failing test leaves no locks
+// behind for the next.
+func (f *lazyFixture) begin(t *testing.T, ctx context.Context, conn *sql.Conn, opts *sql.TxOptions) *sql.Tx {
+	t.Helper()
+	var tx *sql.Tx
+	var err error
+	if conn != nil {
+		tx, err = conn.BeginTx(ctx, opts)
+	} else {
+		tx, err = f.pool.BeginTx(ctx, opts)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback() })
+	return tx
+}
+
+// requests runs fn and answers the requests it sent.
+func (f *lazyFixture) requests(fn func()) int64 {
+	before := f.proxy.Commands()
+	fn()
+	return f.proxy.Commands() - before
+}
+
+// TestLazyBeginMySQL: a transaction on a MySQL pool begins with its first
+// statement, in the same request, and keeps a transaction's semantics: its
+// writes are invisible to others until it commits, gone when it rolls back,
+// and a connection goes back to the pool outside any transaction whatever
+// failed in it.
+func TestLazyBeginMySQL(t *testing.T) {
+	ctx := context.Background()
+	f := newLazyFixture(t)
+
+	t.Run("commit", func(t *testing.T) {
+		var tx *sql.Tx
+		if n := f.requests(func() { tx = f.begin(t, ctx, nil, nil) }); n != 0 {
+			t.Fatalf("begin sent %d requests, want 0", n)
+		}
+		if n := f.requests(func() {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO lazy_t (id, note) VALUES (?, ?)`, 1, "a"); err != nil {
+				t.Fatal(err)
+			}
+		}); n != 1 {
+			t.Fatalf("the first statement sent %d requests, want 1 (START TRANSACTION with it)", n)
+		}
+		if got := f.count(1); got != 0 {
+			t.Fatalf("an uncommitted row is visible to another connection (%d): the statement ran outside a transaction", got)
+		}
+		if n := f.requests(func() {
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		}); n != 1 {
+			t.Fatalf("commit sent %d requests, want 1", n)
+		}
+		if got := f.count(1); got != 1 {
+			t.Fatalf("committed rows: %d, want 1", got)
+		}
+	})
+
+	t.Run("rollback", func(t *testing.T) {
+		tx := f.begin(t, ctx, nil, nil)
+		var note string
+		// A query first: its rows come back past START TRANSACTION's answer.
+		if err := tx.QueryRowContext(ctx, `SELECT note FROM lazy_t WHERE id = ? FOR UPDATE`, 1).Scan(&note); err != nil || note != "a" {
+			t.Fatalf("read under the lock: %q, %v; want a", note, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO lazy_t (id, note) VALUES (?, ?)`, 2, "b"); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.count(2); got != 0 {
+			t.Fatalf("a rolled back row is stored (%d)", got)
+		}
+	})
+
+	t.Run("nothing run", func(t *testing.T) {
+		if n := f.requests(func() {
+			for _, end := range []func(*sql.Tx) error{(*sql.Tx).Commit, (*sql.Tx).Rollback} {
+				if err := end(f.begin(t, ctx, nil, nil)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}); n != 0 {
+			t.Fatalf("transactions that ran nothing sent %d requests, want 0", n)
+		}
+	})
+
+	t.Run("first statement fails", func(t *testing.T) {
+		conn, err := f.pool.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		tx := f.begin(t, ctx, conn, nil)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO lazy_t (id, note) VALUES (?, ?)`, 1, "dup"); err == nil {
+			t.Fatal("a duplicate key was inserted")
+		}
+		// START TRANSACTION ran before the failing statement: what follows
+		// is inside the transaction, and the rollback removes it.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO lazy_t (id, note) VALUES (?, ?)`, 3, "c"); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.count(3); got != 0 {
+			t.Fatalf("a statement after a failed first one ran outside the transaction (%d rows)", got)
+		}
+		if err := tx.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.count(3); got != 0 {
+			t.Fatalf("a rolled back row is stored (%d)", got)
+		}
+		// The connection is outside any transaction again: its autocommit
+		// statement is visible at once.
+		if _, err := conn.ExecContext(ctx, `INSERT INTO lazy_t (id, note) VALUES (?, ?)`, 4, "d"); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.count(4); got != 1 {
+			t.Fatalf("an autocommit row after the rollback: %d, want 1 (the connection stayed in a transaction)", got)
+		}
+	})
+
+	t.Run("prepared first statement", func(t *testing.T) {
+		// A prepared statement cannot carry START TRANSACTION, which goes
+		// first on its own.
+		tx := f.begin(t, ctx, nil, nil)
+		st, err := tx.PrepareContext(ctx, `INSERT INTO lazy_t (id, note) VALUES (?, ?)`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		if _, err := st.ExecContext(ctx, 5, "e"); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.count(5); got != 0 {
+			t.Fatalf("the prepared statement ran outside the transaction (%d rows)", got)
+		}
+		if err := tx.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.count(5); got != 0 {
+			t.Fatalf("a rolled back row is stored (%d)", got)
+		}
+	})
+
+	t.Run("options begin at once", func(t *testing.T) {
+		var tx *sql.Tx
+		if n := f.requests(func() { tx = f.begin(t, ctx, nil, &sql.TxOptions{ReadOnly: true}) }); n != 1 {
+			t.Fatalf("a read-only begin sent %d requests, want 1", n)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO lazy_t (id, note) VALUES (?, ?)`, 6, "f"); err == nil {
+			t.Fatal("a read-only transaction wrote")
+		}
+		if err := tx.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("context ended mid-transaction", func(t *testing.T) {
+		cctx, cancel := context.WithCancel(ctx)
+		tx := f.begin(t, cctx, nil, nil)
+		if _, err := tx.ExecContext(cctx, `INSERT INTO lazy_t (id, note) VALUES (?, ?)`, 7, "g"); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		if err := tx.Commit(); err == nil {
+			t.Fatal("a transaction whose context ended committed")
+		}
+		if got := f.count(7); got != 0 {
+			t.Fatalf("a cancelled transaction's row is stored (%d)", got)
+		}
+		// The pool still works, every connection outside a transaction.
+		for i := range 20 {
+			if _, err := f.pool.ExecContext(ctx, `INSERT INTO lazy_t (id, note) VALUES (?, ?)`, 100+i, "h"); err != nil {
+				t.Fatal(err)
+			}
+			if got := f.count(100 + i); got != 1 {
+				t.Fatalf("autocommit row %d: %d, want 1", 100+i, got)
+			}
+		}
+	})
+}
