@@ -173,9 +173,9 @@ type DrawInput struct {
 //
 // Concurrent draws of a shard share their transaction (a batch, see
 // drawBatches; on SQLite a savepoint of the writer's group commit), with the
-// same outcome each: on MySQL a batch of any size costs four requests (begin;
-// the account locks, the stock fences of in.StockKeys and the reads under the
-// locks; the orders, surpluses, records and tasks, one statement per table,
+// same outcome each: on MySQL a batch of any size costs three requests (the
+// account locks, the stock fences of in.StockKeys and the reads under the
+// locks, led by the transaction's begin; the orders, surpluses, records and tasks, one statement per table,
 // with a read of the rows they changed; commit), and a draw whose batch cannot
 // commit runs again in a transaction of its own. Its raffle then runs again
 // too.

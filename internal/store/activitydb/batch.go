@@ -22,10 +22,10 @@ import (
 // Concurrent draws on one shard are gathered into shared transactions (an
 // application-level group commit): a batch is whatever draws are queued when
 // one of the shard's batchers becomes free, never a timed wait, at most one
-// per user and activity, and on MySQL costs the same four requests whatever
+// per user and activity, and on MySQL costs the same three requests whatever
 // its size:
 //
-//	START TRANSACTION
+//	START TRANSACTION (sent with the first request, see sqldb's lazybegin.go)
 //	per table: lock the accounts; read their month and day rows and unused orders;
 //	  the stock fences of the draws' StockKeys                                     -- one request
 //	(the raffles run at once, each calling its engine)

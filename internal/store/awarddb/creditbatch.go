@@ -19,8 +19,8 @@ import (
 //
 // Concurrent credit deliveries on one shard share a transaction, as draws do
 // (activitydb): a batch is whatever deliveries are queued when a batcher
-// becomes free, at most one per user, and costs three requests whatever its
-// size on MySQL — begin; the credit orders (one multi-row INSERT per table),
+// becomes free, at most one per user, and costs two requests whatever its
+// size on MySQL — the transaction's begin with the credit orders (one multi-row INSERT per table),
 // the accounts (one multi-row upsert per table), the records from create to
 // completed (one UPDATE per table) and the count of records changed; commit.
 // On SQLite a batch is one savepoint of the writer's group commit, its

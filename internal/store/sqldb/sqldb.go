@@ -71,7 +71,8 @@ type Config struct {
 	// ConfigDSN is the go-sql-driver/mysql DSN of the config database, with the
 	// database name. Open turns on interpolateParams (one round trip per
 	// statement), multiStatements (several statements in one round trip:
-	// Handle.ExecBatchTx, Handle.QueryMultiTx) and clientFoundRows
+	// Handle.ExecBatchTx, Handle.QueryMultiTx, a transaction's begin with its
+	// first statement) and clientFoundRows
 	// (RowsAffected counts matched rows, as in SQLite); parseTime is not needed
 	// since times are integers.
 	ConfigDSN string
