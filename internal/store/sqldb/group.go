@@ -30,7 +30,7 @@ var errGroupClosed = errors.New("sqldb: database closed")
 //
 // A caller's context costs only that caller. The shared transaction runs on no
 // caller's context, and the writer's statements inside it ignore their
-// context's cancellation (see shieldConnector), so a cancelled caller cannot
+// context's cancellation (see shieldConn), so a cancelled caller cannot
 // interrupt the transaction its neighbours share. A caller whose context ends
 // before its savepoint is released (before its turn, or while fn runs) keeps
 // nothing: its savepoint is rolled back and it gets an error wrapping the

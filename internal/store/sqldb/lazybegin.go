@@ -30,14 +30,7 @@ import (
 
 // mysqlConn is what every go-sql-driver/mysql connection implements.
 type mysqlConn interface {
-	driver.Conn
-	driver.ConnBeginTx
-	driver.ConnPrepareContext
-	driver.ExecerContext
-	driver.QueryerContext
-	driver.Pinger
-	driver.SessionResetter
-	driver.Validator
+	ctxConn
 	driver.NamedValueChecker
 }
 
@@ -45,17 +38,8 @@ type mysqlConn interface {
 // lazyConn forwards (a wiring error: go-sql-driver/mysql has them).
 var errLazyUnsupported = errors.New("sqldb: mysql connection lacks the context interfaces")
 
-// lazyBeginConnector opens connections wrapped in lazyConn.
-type lazyBeginConnector struct {
-	driver.Connector
-}
-
-// Connect opens a connection of the wrapped connector and wraps it.
-func (c lazyBeginConnector) Connect(ctx context.Context) (driver.Conn, error) {
-	conn, err := c.Connector.Connect(ctx)
-	if err != nil {
-		return nil, err
-	}
+// newLazyConn wraps a go-sql-driver/mysql connection in a lazyConn.
+func newLazyConn(conn driver.Conn) (driver.Conn, error) {
 	mc, ok := conn.(mysqlConn)
 	if !ok {
 		conn.Close()

@@ -11,7 +11,6 @@ import (
 // lazyFixture is a MySQL shard whose requests a proxy counts, with a table of
 // its own.
 type lazyFixture struct {
-	t     *testing.T
 	pool  *sql.DB
 	proxy *sqldbtest.CommandCounter
 }
@@ -20,7 +19,7 @@ func newLazyFixture(t *testing.T) *lazyFixture {
 	t.Helper()
 	cfg, proxy := sqldbtest.CountedMySQLConfig(t, 1, 1)
 	db := sqldbtest.OpenConfig(t, cfg)
-	f := &lazyFixture{t: t, pool: db.Shard(0).Write(), proxy: proxy}
+	f := &lazyFixture{pool: db.Shard(0).Write(), proxy: proxy}
 	if _, err := f.pool.Exec(`CREATE TABLE lazy_t (id BIGINT PRIMARY KEY, note VARCHAR(10) NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
@@ -29,18 +28,34 @@ func newLazyFixture(t *testing.T) *lazyFixture {
 
 // count reads the rows of lazy_t with id on a connection of its own, outside
 // any transaction: it sees only what was committed.
-func (f *lazyFixture) count(id int) int {
-	f.t.Helper()
+func (f *lazyFixture) count(t *testing.T, id int) int {
+	t.Helper()
 	conn, err := f.pool.Conn(context.Background())
 	if err != nil {
-		f.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer conn.Close()
 	var n int
 	if err := conn.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM lazy_t WHERE id = ?`, id).Scan(&n); err != nil {
-		f.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return n
+}
+
+// rollsBack checks that row id, written in tx, is invisible to other
+// connections (its statement ran inside the transaction), rolls tx back and
+// checks that the row is gone.
+func (f *lazyFixture) rollsBack(t *testing.T, tx *sql.Tx, id int) {
+	t.Helper()
+	if got := f.count(t, id); got != 0 {
+		t.Fatalf("row %d is visible before the commit (%d): its statement ran outside the transaction", id, got)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.count(t, id); got != 0 {
+		t.Fatalf("row %d is stored after the rollback (%d)", id, got)
+	}
 }
 
 // begin begins a transaction on the pool (or on conn, when given) that is
@@ -90,7 +105,7 @@ func TestLazyBeginMySQL(t *testing.T) {
 		}); n != 1 {
 			t.Fatalf("the first statement sent %d requests, want 1 (START TRANSACTION with it)", n)
 		}
-		if got := f.count(1); got != 0 {
+		if got := f.count(t, 1); got != 0 {
 			t.Fatalf("an uncommitted row is visible to another connection (%d): the statement ran outside a transaction", got)
 		}
 		if n := f.requests(func() {
@@ -100,7 +115,7 @@ func TestLazyBeginMySQL(t *testing.T) {
 		}); n != 1 {
 			t.Fatalf("commit sent %d requests, want 1", n)
 		}
-		if got := f.count(1); got != 1 {
+		if got := f.count(t, 1); got != 1 {
 			t.Fatalf("committed rows: %d, want 1", got)
 		}
 	})
@@ -115,12 +130,7 @@ func TestLazyBeginMySQL(t *testing.T) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO lazy_t (id, note) VALUES (?, ?)`, 2, "b"); err != nil {
 			t.Fatal(err)
 		}
-		if err := tx.Rollback(); err != nil {
-			t.Fatal(err)
-		}
-		if got := f.count(2); got != 0 {
-			t.Fatalf("a rolled back row is stored (%d)", got)
-		}
+		f.rollsBack(t, tx, 2)
 	})
 
 	t.Run("nothing run", func(t *testing.T) {
@@ -150,21 +160,13 @@ func TestLazyBeginMySQL(t *testing.T) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO lazy_t (id, note) VALUES (?, ?)`, 3, "c"); err != nil {
 			t.Fatal(err)
 		}
-		if got := f.count(3); got != 0 {
-			t.Fatalf("a statement after a failed first one ran outside the transaction (%d rows)", got)
-		}
-		if err := tx.Rollback(); err != nil {
-			t.Fatal(err)
-		}
-		if got := f.count(3); got != 0 {
-			t.Fatalf("a rolled back row is stored (%d)", got)
-		}
+		f.rollsBack(t, tx, 3)
 		// The connection is outside any transaction again: its autocommit
 		// statement is visible at once.
 		if _, err := conn.ExecContext(ctx, `INSERT INTO lazy_t (id, note) VALUES (?, ?)`, 4, "d"); err != nil {
 			t.Fatal(err)
 		}
-		if got := f.count(4); got != 1 {
+		if got := f.count(t, 4); got != 1 {
 			t.Fatalf("an autocommit row after the rollback: %d, want 1 (the connection stayed in a transaction)", got)
 		}
 	})
@@ -181,15 +183,7 @@ func TestLazyBeginMySQL(t *testing.T) {
 		if _, err := st.ExecContext(ctx, 5, "e"); err != nil {
 			t.Fatal(err)
 		}
-		if got := f.count(5); got != 0 {
-			t.Fatalf("the prepared statement ran outside the transaction (%d rows)", got)
-		}
-		if err := tx.Rollback(); err != nil {
-			t.Fatal(err)
-		}
-		if got := f.count(5); got != 0 {
-			t.Fatalf("a rolled back row is stored (%d)", got)
-		}
+		f.rollsBack(t, tx, 5)
 	})
 
 	t.Run("options begin at once", func(t *testing.T) {
@@ -215,7 +209,7 @@ func TestLazyBeginMySQL(t *testing.T) {
 		if err := tx.Commit(); err == nil {
 			t.Fatal("a transaction whose context ended committed")
 		}
-		if got := f.count(7); got != 0 {
+		if got := f.count(t, 7); got != 0 {
 			t.Fatalf("a cancelled transaction's row is stored (%d)", got)
 		}
 		// The pool still works, every connection outside a transaction.
@@ -223,7 +217,7 @@ func TestLazyBeginMySQL(t *testing.T) {
 			if _, err := f.pool.ExecContext(ctx, `INSERT INTO lazy_t (id, note) VALUES (?, ?)`, 100+i, "h"); err != nil {
 				t.Fatal(err)
 			}
-			if got := f.count(100 + i); got != 1 {
+			if got := f.count(t, 100+i); got != 1 {
 				t.Fatalf("autocommit row %d: %d, want 1", 100+i, got)
 			}
 		}

@@ -21,26 +21,30 @@ import (
 // database/sql still refuses to start a statement whose context has already
 // ended, so a cancelled caller stops at its next statement.
 
-// shieldConnector opens writer connections wrapped in shieldConn.
-type shieldConnector struct {
+// wrapConnector opens the connections of a driver's connector and passes each
+// through wrap: newShieldConn for SQLite's writer, newLazyConn for MySQL.
+type wrapConnector struct {
 	driver.Connector
+	wrap func(driver.Conn) (driver.Conn, error)
 }
 
-// Connect opens a connection of the wrapped connector and shields it.
-func (c shieldConnector) Connect(ctx context.Context) (driver.Conn, error) {
+// Connect opens a connection of the wrapped connector and wraps it.
+func (c wrapConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	conn, err := c.Connector.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return newShieldConn(conn)
+	return c.wrap(conn)
 }
 
 // errShieldUnsupported reports a driver connection without the context-aware
 // interfaces shieldConn forwards (a wiring error: modernc.org/sqlite has them).
 var errShieldUnsupported = errors.New("sqldb: sqlite connection lacks the context interfaces")
 
-// sqliteConn is what every modernc.org/sqlite connection implements.
-type sqliteConn interface {
+// ctxConn is the context-aware connection that shieldConn and lazyConn
+// forward to: every modernc.org/sqlite connection implements it, and every
+// go-sql-driver/mysql one (which also checks its arguments, mysqlConn).
+type ctxConn interface {
 	driver.Conn
 	driver.ConnBeginTx
 	driver.ConnPrepareContext
@@ -54,22 +58,22 @@ type sqliteConn interface {
 // shieldConn forwards to the driver's connection; inside a transaction it
 // detaches statements from the cancellation of their context.
 type shieldConn struct {
-	sqliteConn
+	ctxConn
 	inTx atomic.Bool
 }
 
 func newShieldConn(conn driver.Conn) (driver.Conn, error) {
-	sc, ok := conn.(sqliteConn)
+	sc, ok := conn.(ctxConn)
 	if !ok {
 		conn.Close()
 		return nil, errShieldUnsupported
 	}
-	return &shieldConn{sqliteConn: sc}, nil
+	return &shieldConn{ctxConn: sc}, nil
 }
 
 // Unwrap returns the driver's connection (modernc.org/sqlite looks through
 // wrappers with it).
-func (c *shieldConn) Unwrap() driver.Conn { return c.sqliteConn }
+func (c *shieldConn) Unwrap() driver.Conn { return c.ctxConn }
 
 // stmtCtx returns the context a statement runs with: ctx, or inside a
 // transaction ctx without its cancellation.
@@ -88,7 +92,7 @@ func (c *shieldConn) Begin() (driver.Tx, error) {
 
 // BeginTx starts a transaction and shields the statements run in it.
 func (c *shieldConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	tx, err := c.sqliteConn.BeginTx(ctx, opts)
+	tx, err := c.ctxConn.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +103,7 @@ func (c *shieldConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver
 // PrepareContext prepares a statement whose executions are shielded inside a
 // transaction.
 func (c *shieldConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	st, err := c.sqliteConn.PrepareContext(c.stmtCtx(ctx), query)
+	st, err := c.ctxConn.PrepareContext(c.stmtCtx(ctx), query)
 	if err != nil {
 		return nil, err
 	}
@@ -113,12 +117,12 @@ func (c *shieldConn) Prepare(query string) (driver.Stmt, error) {
 
 // ExecContext runs a statement, shielded inside a transaction.
 func (c *shieldConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return c.sqliteConn.ExecContext(c.stmtCtx(ctx), query, args)
+	return c.ctxConn.ExecContext(c.stmtCtx(ctx), query, args)
 }
 
 // QueryContext runs a query, shielded inside a transaction.
 func (c *shieldConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return c.sqliteConn.QueryContext(c.stmtCtx(ctx), query, args)
+	return c.ctxConn.QueryContext(c.stmtCtx(ctx), query, args)
 }
 
 // shieldTx ends the shielding with its transaction.

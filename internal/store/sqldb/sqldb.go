@@ -180,12 +180,12 @@ func openSQLite(ctx context.Context, cfg Config) (*DB, error) {
 		readers = DefaultSQLiteReaders
 	}
 	// The writer's connections shield statements inside transactions from
-	// their callers' cancellation (see shieldConnector).
+	// their callers' cancellation (see shieldConn).
 	base, err := sqlite.NewConnector(sqliteDSN(cfg.SQLitePath, busy, false))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", cfg.SQLitePath, err)
 	}
-	write := sql.OpenDB(shieldConnector{base})
+	write := sql.OpenDB(wrapConnector{base, newShieldConn})
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
@@ -314,7 +314,7 @@ func openMySQL(ctx context.Context, cfg Config) (*DB, error) {
 			return nil, fmt.Errorf("%w: mysql %s: %v", ErrInvalidConfig, name, err)
 		}
 		// Transactions begin with their first statement (lazybegin.go).
-		p := sql.OpenDB(lazyBeginConnector{conn})
+		p := sql.OpenDB(wrapConnector{conn, newLazyConn})
 		p.SetMaxOpenConns(conns)
 		p.SetMaxIdleConns(conns)
 		p.SetConnMaxLifetime(30 * time.Minute)
