@@ -175,10 +175,10 @@ type DrawInput struct {
 // drawBatches; on SQLite a savepoint of the writer's group commit), with the
 // same outcome each: on MySQL a batch of any size costs three requests (the
 // account locks, the stock fences of in.StockKeys and the reads under the
-// locks, led by the transaction's begin; the orders, surpluses, records and tasks, one statement per table,
-// with a read of the rows they changed; commit), and a draw whose batch cannot
-// commit runs again in a transaction of its own. Its raffle then runs again
-// too.
+// locks, led by the transaction's begin; the orders, surpluses, records and
+// tasks, one statement per table, with a read of the rows they changed;
+// commit), and a draw whose batch cannot commit runs again in a transaction of
+// its own. Its raffle then runs again too.
 //
 // Any error, raffle's included, rolls the draw back and is returned wrapped
 // (errors.Is works). The returned Partake's order is in state used.

@@ -111,8 +111,8 @@ func drawAll(f *fixture, users []string, raffle activitydb.Raffle) (map[string]a
 
 // TestDrawBatchSharesOneTransaction: twenty queued draws, whose raffles hold
 // stock fences, cost the requests of one draw (begin with the locks, fences
-// and reads; writes and their check; commit), and each takes one draw of its own user's
-// quota.
+// and reads; writes and their check; commit), and each takes one draw of its
+// own user's quota.
 func TestDrawBatchSharesOneTransaction(t *testing.T) {
 	cfg, proxy := sqldbtest.CountedMySQLConfig(t, 1, 2)
 	db := sqldbtest.OpenConfig(t, cfg)

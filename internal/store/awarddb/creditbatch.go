@@ -20,9 +20,10 @@ import (
 // Concurrent credit deliveries on one shard share a transaction, as draws do
 // (activitydb): a batch is whatever deliveries are queued when a batcher
 // becomes free, at most one per user, and costs two requests whatever its
-// size on MySQL — the transaction's begin with the credit orders (one multi-row INSERT per table),
-// the accounts (one multi-row upsert per table), the records from create to
-// completed (one UPDATE per table) and the count of records changed; commit.
+// size on MySQL: the transaction's begin with the credit orders (one
+// multi-row INSERT per table), the accounts (one multi-row upsert per table),
+// the records from create to completed (one UPDATE per table) and the count
+// of records changed; commit.
 // On SQLite a batch is one savepoint of the writer's group commit, its
 // statements prepared: a row each for orders and accounts, one UPDATE per
 // table for the records.

@@ -82,11 +82,7 @@ func (c *lazyConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.T
 		return nil, errors.New("sqldb: transaction already begun on this connection")
 	}
 	if sql.IsolationLevel(opts.Isolation) != sql.LevelDefault || opts.ReadOnly {
-		tx, err := c.mysqlConn.BeginTx(ctx, opts)
-		if err != nil {
-			return nil, err
-		}
-		return tx, nil
+		return c.mysqlConn.BeginTx(ctx, opts)
 	}
 	if !c.IsValid() {
 		return nil, driver.ErrBadConn
