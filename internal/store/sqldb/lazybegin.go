@@ -22,7 +22,10 @@ import (
 // the statement, in the same multi-statement request (the pools enable
 // multiStatements). The driver skips the empty result of START TRANSACTION, so
 // the statement's rows and row count are answered as before; COMMIT and
-// ROLLBACK of a transaction that ran nothing send nothing. The semantics do not
+// ROLLBACK of a transaction that ran nothing send nothing. A prepared
+// statement cannot carry START TRANSACTION: one executed first in a
+// transaction (prepared in it, or on the pool and reused by tx.Stmt) sends it
+// in a request of its own. The semantics do not
 // change: InnoDB takes a transaction's snapshot and locks at its first
 // statement, not at START TRANSACTION, and a request that fails after START
 // TRANSACTION has run leaves the transaction open for the caller's rollback,
@@ -126,18 +129,34 @@ func (c *lazyConn) QueryContext(ctx context.Context, query string, args []driver
 	return rows, err
 }
 
-// PrepareContext prepares a statement; a prepared statement cannot carry
-// START TRANSACTION, so a pending transaction is started first, in a request
-// of its own.
-func (c *lazyConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	if c.state == txPending {
-		if _, err := c.mysqlConn.ExecContext(ctx, "START TRANSACTION", nil); err != nil {
-			c.state = txStarted // the rollback is harmless if it did not start
-			return nil, fmt.Errorf("start transaction: %w", err)
-		}
-		c.state = txStarted
+// start sends a pending transaction's START TRANSACTION in a request of its
+// own, for a prepared statement, which cannot carry it.
+func (c *lazyConn) start(ctx context.Context) error {
+	if c.state != txPending {
+		return nil
 	}
-	return c.mysqlConn.PrepareContext(ctx, query)
+	c.state = txStarted // if it did not start, the rollback is harmless
+	if _, err := c.mysqlConn.ExecContext(ctx, "START TRANSACTION", nil); err != nil {
+		return fmt.Errorf("start transaction: %w", err)
+	}
+	return nil
+}
+
+// PrepareContext prepares a statement whose executions start a pending
+// transaction first. database/sql keeps a statement prepared on a connection
+// and runs it there again, in a later transaction too (tx.Stmt), without
+// asking the connection: the statement itself must start the transaction.
+func (c *lazyConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	st, err := c.mysqlConn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	ms, ok := st.(mysqlStmt)
+	if !ok {
+		st.Close()
+		return nil, errLazyUnsupported
+	}
+	return &lazyStmt{mysqlStmt: ms, c: c}, nil
 }
 
 // Prepare is PrepareContext without a context.
@@ -153,6 +172,38 @@ func (c *lazyConn) ResetSession(ctx context.Context) error {
 		return driver.ErrBadConn
 	}
 	return c.mysqlConn.ResetSession(ctx)
+}
+
+// mysqlStmt is what every go-sql-driver/mysql prepared statement implements.
+type mysqlStmt interface {
+	driver.Stmt
+	driver.StmtExecContext
+	driver.StmtQueryContext
+	driver.NamedValueChecker
+	driver.ColumnConverter
+}
+
+// lazyStmt is a prepared statement of a lazyConn. database/sql calls the
+// context forms only (the promoted Exec and Query are never used).
+type lazyStmt struct {
+	mysqlStmt
+	c *lazyConn
+}
+
+// ExecContext runs the statement, a pending transaction started first.
+func (s *lazyStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	if err := s.c.start(ctx); err != nil {
+		return nil, err
+	}
+	return s.mysqlStmt.ExecContext(ctx, args)
+}
+
+// QueryContext runs the query, a pending transaction started first.
+func (s *lazyStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	if err := s.c.start(ctx); err != nil {
+		return nil, err
+	}
+	return s.mysqlStmt.QueryContext(ctx, args)
 }
 
 // lazyTx is a transaction of a lazyConn begun with default options.

@@ -5,38 +5,50 @@ import (
 	"database/sql"
 	"testing"
 
+	"github.com/go-sql-driver/mysql"
+
 	"github.com/bigmarket/bigmarket/internal/store/sqldb/sqldbtest"
 )
 
 // lazyFixture is a MySQL shard whose requests a proxy counts, with a table of
-// its own.
+// its own, and a plain pool of the same database to read what was committed.
 type lazyFixture struct {
-	pool  *sql.DB
-	proxy *sqldbtest.CommandCounter
+	pool, reader *sql.DB
+	proxy        *sqldbtest.CommandCounter
 }
 
-func newLazyFixture(t *testing.T) *lazyFixture {
+// newLazyFixture opens the shard with conns connections at most.
+func newLazyFixture(t *testing.T, conns int) *lazyFixture {
 	t.Helper()
 	cfg, proxy := sqldbtest.CountedMySQLConfig(t, 1, 1)
+	cfg.MaxOpenConns = conns
 	db := sqldbtest.OpenConfig(t, cfg)
-	f := &lazyFixture{pool: db.Shard(0).Write(), proxy: proxy}
+	// The reader's queries are one request each, answered before they
+	// return (no server-side statements, whose closing the proxy could count
+	// late).
+	rc, err := mysql.ParseDSN(cfg.ShardDSNs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.InterpolateParams = true
+	reader, err := sql.Open("mysql", rc.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reader.Close() })
+	f := &lazyFixture{pool: db.Shard(0).Write(), reader: reader, proxy: proxy}
 	if _, err := f.pool.Exec(`CREATE TABLE lazy_t (id BIGINT PRIMARY KEY, note VARCHAR(10) NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
 	return f
 }
 
-// count reads the rows of lazy_t with id on a connection of its own, outside
-// any transaction: it sees only what was committed.
+// count reads the rows of lazy_t with id outside any transaction of the pool
+// under test: it sees only what was committed.
 func (f *lazyFixture) count(t *testing.T, id int) int {
 	t.Helper()
-	conn, err := f.pool.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	var n int
-	if err := conn.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM lazy_t WHERE id = ?`, id).Scan(&n); err != nil {
+	if err := f.reader.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM lazy_t WHERE id = ?`, id).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -91,7 +103,7 @@ func (f *lazyFixture) requests(fn func()) int64 {
 // failed in it.
 func TestLazyBeginMySQL(t *testing.T) {
 	ctx := context.Background()
-	f := newLazyFixture(t)
+	f := newLazyFixture(t, 16)
 
 	t.Run("commit", func(t *testing.T) {
 		var tx *sql.Tx
@@ -222,4 +234,30 @@ func TestLazyBeginMySQL(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestLazyBeginPreparedOnPool: database/sql runs a statement prepared on the
+// pool again on the connection it was prepared on, inside a later
+// transaction (tx.Stmt), without preparing it there again; its first
+// execution in the transaction still starts the transaction first.
+func TestLazyBeginPreparedOnPool(t *testing.T) {
+	ctx := context.Background()
+	f := newLazyFixture(t, 1) // one connection: the statement's
+	st, err := f.pool.PrepareContext(ctx, `INSERT INTO lazy_t (id, note) VALUES (?, ?)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	tx := f.begin(t, ctx, nil, nil)
+	if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, 1, "a"); err != nil {
+		t.Fatal(err)
+	}
+	f.rollsBack(t, tx, 1)
+	// Outside a transaction it runs as it is.
+	if _, err := st.ExecContext(ctx, 2, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.count(t, 2); got != 1 {
+		t.Fatalf("an autocommit row of the prepared statement: %d, want 1", got)
+	}
 }
