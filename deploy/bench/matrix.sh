@@ -61,7 +61,8 @@ cpu() {
   done
 }
 
-# mstat prints MariaDB's global counters of requests and transactions.
+# mstat prints MariaDB's global counters of statements (Questions counts each
+# statement of a multi-statement request), transactions and row operations.
 mstat() {
   mariadb -uroot -h"${maddr%:*}" -P"${maddr#*:}" -N -e "SHOW GLOBAL STATUS WHERE Variable_name IN
     ('Questions','Com_commit','Com_insert','Com_update','Com_update_multi','Com_select','Handler_commit',
