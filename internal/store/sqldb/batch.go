@@ -5,12 +5,15 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/go-sql-driver/mysql"
 )
 
 // Batch collects statements of one write transaction that need no answer but
@@ -100,6 +103,30 @@ const (
 	qReadCounted  = `SELECT @bm_counted`
 )
 
+// compound makes one anonymous compound statement of a multi-statement query
+// (its statements separated by ";\n", none a compound statement itself).
+func compound(q string) string { return "BEGIN NOT ATOMIC\n" + q + ";\nEND" }
+
+// qProbeCompound is the smallest compound statement: MariaDB runs it, MySQL
+// answers a syntax error.
+const qProbeCompound = "BEGIN NOT ATOMIC DO 0; END"
+
+// probeCompound reports whether p's server runs anonymous compound statements.
+func probeCompound(ctx context.Context, p *sql.DB) (bool, error) {
+	_, err := p.ExecContext(ctx, qProbeCompound)
+	var me *mysql.MySQLError
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &me) && me.Number == erParse:
+		return false, nil
+	}
+	return false, fmt.Errorf("probe compound statements: %w", err)
+}
+
+// erParse is MySQL's and MariaDB's ER_PARSE_ERROR.
+const erParse = 1064
+
 // join makes one multi-statement request of stmts: the SQL, the arguments in
 // order, and the statements' names for errors. With counting, a counted
 // statement is followed by the addition of its row count.
@@ -173,6 +200,17 @@ func (b *Batch) Merge(o *Batch) {
 // through h's prepared statements, each count read as it completes. A failure,
 // which stops the batch at the failing statement, returns a *BatchError; the
 // caller rolls the transaction back.
+//
+// On MariaDB the statements run inside one anonymous compound statement
+// (BEGIN NOT ATOMIC … END). A multi-statement request is answered statement by
+// statement: the server writes an OK packet at the end of each, and the
+// client's reader wakes for each. Inside a compound statement the statements
+// send nothing, and the request comes back as two answers, the compound's
+// and the count's. "NOT ATOMIC" is the plain semantics of statements in a
+// transaction, as in the multi-statement request: the first error stops the
+// block, comes back as the request's error (a deadlock's or a duplicate key's
+// number included), and leaves the statements before it to the caller's
+// rollback.
 func (h *Handle) ExecCountedTx(ctx context.Context, tx *sql.Tx, b *Batch) (int64, error) {
 	if h.dialect.Name() != DriverMySQL {
 		stmts := b.stmts
@@ -196,6 +234,9 @@ func (h *Handle) ExecCountedTx(ctx context.Context, tx *sql.Tx, b *Batch) (int64
 	stmts := append([]batchStmt{{what: "count rows changed", query: qResetCounted}}, b.stmts...)
 	b.stmts = nil
 	q, args, whats := join(stmts, true)
+	if h.compound {
+		q = compound(q)
+	}
 	rows, err := tx.QueryContext(ctx, q+";\n"+qReadCounted, args...)
 	if err != nil {
 		return 0, &BatchError{What: whats, Err: err}

@@ -3,10 +3,12 @@ package sqldb_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"maps"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/bigmarket/bigmarket/internal/store/sqldb"
@@ -126,30 +128,180 @@ func TestBatchCompactRuns(t *testing.T) {
 
 // TestExecCountedTx: the rows changed by counted statements are summed in the
 // request on MySQL, statement by statement on SQLite (a merged INSERT counts
-// its rows, an uncounted statement nothing).
+// its rows, an uncounted statement nothing, a row matched but left as it was
+// counts); a failing statement fails the batch with the driver's error, which
+// the dialect still classifies, and the caller's rollback keeps none of it. On
+// MariaDB both ways of sending the batch are checked: as one compound
+// statement and as plain statements.
 func TestExecCountedTx(t *testing.T) {
 	sqldbtest.ForEachEngine(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		h := db.Config()
-		if _, err := h.Write().ExecContext(ctx, `CREATE TABLE counted_t (a INT PRIMARY KEY, b INT NOT NULL)`); err != nil {
-			t.Fatal(err)
+		for _, mode := range compoundModes(t, h) {
+			t.Run(mode.name, func(t *testing.T) {
+				mode.set()
+				table := "counted_" + mode.name
+				if _, err := h.Write().ExecContext(ctx, `CREATE TABLE `+table+` (a INT PRIMARY KEY, b INT NOT NULL)`); err != nil {
+					t.Fatal(err)
+				}
+				var b sqldb.Batch
+				b.AddCounted("insert", "INSERT INTO "+table+" (a, b) VALUES (?, ?)", 1, 0)
+				b.AddCounted("insert", "INSERT INTO "+table+" (a, b) VALUES (?, ?)", 2, 0)
+				b.Add("insert", "INSERT INTO "+table+" (a, b) VALUES (?, ?)", 3, 0) // not counted
+				b.AddCounted("update", "UPDATE "+table+" SET b = 1 WHERE a IN (1, 3, 9)")
+				b.AddCounted("update", "UPDATE "+table+" SET b = 1 WHERE a = 1") // matched, not changed
+				b.Compact()
+				var n int64
+				err := sqldb.InTx(ctx, h, func(tx *sql.Tx) error {
+					var err error
+					n, err = h.ExecCountedTx(ctx, tx, &b)
+					return err
+				})
+				if err != nil || n != 5 {
+					t.Fatalf("counted rows %d, %v; want 5 (two inserted, two updated, one matched)", n, err)
+				}
+
+				b.AddCounted("insert", "INSERT INTO "+table+" (a, b) VALUES (?, ?)", 10, 0)
+				b.AddCounted("insert", "INSERT INTO "+table+" (a, b) VALUES (?, ?)", 1, 0) // a duplicate
+				b.AddCounted("insert", "INSERT INTO "+table+" (a, b) VALUES (?, ?)", 11, 0)
+				err = sqldb.InTx(ctx, h, func(tx *sql.Tx) error {
+					_, err := h.ExecCountedTx(ctx, tx, &b)
+					return err
+				})
+				var be *sqldb.BatchError
+				if !errors.As(err, &be) || !db.Dialect().IsDuplicate(err) {
+					t.Fatalf("batch with a duplicate: %v; want a BatchError the dialect calls a duplicate", err)
+				}
+				var kept int
+				if err := h.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table+` WHERE a IN (10, 11)`).Scan(&kept); err != nil || kept != 0 {
+					t.Fatalf("rows of the failed batch kept: %d, %v; want 0", kept, err)
+				}
+			})
 		}
+	})
+}
+
+// compoundMode is one way a handle sends ExecCountedTx's statements.
+type compoundMode struct {
+	name string
+	set  func()
+}
+
+// compoundModes returns the ways h can send a counted batch: on MariaDB as
+// one compound statement and as plain statements, elsewhere the one it has.
+// The handle's own setting is restored when t ends.
+func compoundModes(t *testing.T, h *sqldb.Handle) []compoundMode {
+	was := h.SetCompound(false)
+	h.SetCompound(was)
+	t.Cleanup(func() { h.SetCompound(was) })
+	if !was {
+		return []compoundMode{{"plain", func() {}}}
+	}
+	return []compoundMode{
+		{"compound", func() { h.SetCompound(true) }},
+		{"plain", func() { h.SetCompound(false) }},
+	}
+}
+
+// TestExecCountedTxOneAnswerMySQL: on MariaDB a counted batch comes back as
+// one answer, not one per statement: the server sends OK packets for the
+// transaction's begin, the compound statement and the commit (the count comes
+// as a result set), against two per counted statement without it.
+func TestExecCountedTxOneAnswerMySQL(t *testing.T) {
+	cfg, counter := sqldbtest.CountedMySQLConfig(t, 1, 1)
+	db := sqldbtest.OpenConfig(t, cfg)
+	ctx := context.Background()
+	h := db.Shard(0)
+	if _, err := h.Write().ExecContext(ctx, `CREATE TABLE answers_t (a INT PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	if !h.SetCompound(true) {
+		t.Fatal("MariaDB handle does not use compound statements")
+	}
+	run := func(first int) int64 {
+		t.Helper()
 		var b sqldb.Batch
-		b.AddCounted("insert", "INSERT INTO counted_t (a, b) VALUES (?, ?)", 1, 0)
-		b.AddCounted("insert", "INSERT INTO counted_t (a, b) VALUES (?, ?)", 2, 0)
-		b.Add("insert", "INSERT INTO counted_t (a, b) VALUES (?, ?)", 3, 0) // not counted
-		b.AddCounted("update", "UPDATE counted_t SET b = 1 WHERE a IN (1, 3, 9)")
-		b.Compact()
+		for a := first; a < first+5; a++ {
+			b.AddCounted("insert", "INSERT INTO answers_t (a) VALUES (?)", a)
+		}
+		before := counter.OKs()
 		var n int64
 		err := sqldb.InTx(ctx, h, func(tx *sql.Tx) error {
 			var err error
 			n, err = h.ExecCountedTx(ctx, tx, &b)
 			return err
 		})
-		if err != nil || n != 4 {
-			t.Fatalf("counted rows %d, %v; want 4 (two inserted, two updated)", n, err)
+		if err != nil || n != 5 {
+			t.Fatalf("counted rows %d, %v; want 5", n, err)
 		}
-	})
+		return counter.OKs() - before
+	}
+	if got := run(0); got != 3 {
+		t.Errorf("OK packets of a compound batch of 5: %d, want 3 (begin, compound, commit)", got)
+	}
+	h.SetCompound(false)
+	if got := run(10); got != 13 {
+		t.Errorf("OK packets of a plain batch of 5: %d, want 13 (begin, reset, 5 × (insert, add), commit)", got)
+	}
+}
+
+// TestExecCountedTxDeadlockMySQL: a deadlock inside a batch comes back as
+// MariaDB's deadlock error, which the dialect calls retryable, with the batch
+// as one compound statement as without.
+func TestExecCountedTxDeadlockMySQL(t *testing.T) {
+	db := sqldbtest.OpenMySQL(t)
+	ctx := context.Background()
+	h := db.Config()
+	for _, mode := range compoundModes(t, h) {
+		t.Run(mode.name, func(t *testing.T) {
+			mode.set()
+			table := "deadlock_" + mode.name
+			if _, err := h.Write().ExecContext(ctx, `CREATE TABLE `+table+` (a INT PRIMARY KEY, b INT NOT NULL)`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := h.Write().ExecContext(ctx, `INSERT INTO `+table+` VALUES (1, 0), (2, 0)`); err != nil {
+				t.Fatal(err)
+			}
+			// Each transaction locks one row, then its batch wants the other's.
+			txs := make([]*sql.Tx, 2)
+			for i := range txs {
+				tx, err := h.Write().BeginTx(ctx, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer tx.Rollback()
+				if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET b = 1 WHERE a = ?`, i+1); err != nil {
+					t.Fatal(err)
+				}
+				txs[i] = tx
+			}
+			errs := make([]error, 2)
+			var wg sync.WaitGroup
+			for i, tx := range txs {
+				wg.Go(func() {
+					var b sqldb.Batch
+					b.AddCounted("update", `UPDATE `+table+` SET b = 2 WHERE a = ?`, 2-i)
+					_, errs[i] = h.ExecCountedTx(ctx, tx, &b)
+				})
+			}
+			wg.Wait()
+			var deadlocked, passed int
+			for _, err := range errs {
+				var be *sqldb.BatchError
+				switch {
+				case err == nil:
+					passed++
+				case errors.As(err, &be) && db.Dialect().IsRetryable(err):
+					deadlocked++
+				default:
+					t.Errorf("batch error %v; want a deadlock the dialect calls retryable", err)
+				}
+			}
+			if deadlocked != 1 || passed != 1 {
+				t.Fatalf("%d batches deadlocked, %d passed; want one each", deadlocked, passed)
+			}
+		})
+	}
 }
 
 // TestInSet: a set of values, quotes included, matches the rows it names on

@@ -28,3 +28,10 @@ func (b *Batch) Statements() (whats, queries []string, args [][]any) {
 
 // WALShrinkAbove is walShrinkAbove, for tests.
 const WALShrinkAbove = walShrinkAbove
+
+// SetCompound sets whether h sends ExecCountedTx's statements as one compound
+// statement, and returns the setting it replaced.
+func (h *Handle) SetCompound(on bool) (was bool) {
+	was, h.compound = h.compound, on
+	return was
+}

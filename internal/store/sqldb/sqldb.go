@@ -110,6 +110,10 @@ type Handle struct {
 	group   *groupCommit // SQLite: group commit of write transactions
 	stmts   *stmtCache   // SQLite: statements prepared on the writer pool
 	splits  splitCache   // MySQL: how Compact splits each INSERT text
+	// compound: the server runs anonymous compound statements (BEGIN NOT
+	// ATOMIC … END, MariaDB since 10.1.1), in which ExecCountedTx sends its
+	// statements (see there); MySQL has none.
+	compound bool
 }
 
 // Write returns the pool for transactions and writes.
@@ -322,7 +326,12 @@ func openMySQL(ctx context.Context, cfg Config) (*DB, error) {
 		if err := p.PingContext(ctx); err != nil {
 			return nil, fmt.Errorf("open mysql %s (%s): %w", name, mc.DBName, err)
 		}
-		return &Handle{name: name, write: p, read: p, dialect: MySQLDialect{}, dbName: mc.Addr + "/" + mc.DBName}, nil
+		compound, err := probeCompound(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("open mysql %s (%s): %w", name, mc.DBName, err)
+		}
+		return &Handle{name: name, write: p, read: p, dialect: MySQLDialect{}, dbName: mc.Addr + "/" + mc.DBName,
+			compound: compound}, nil
 	}
 	var err error
 	if db.config, err = open("config", cfg.ConfigDSN); err != nil {

@@ -31,12 +31,21 @@ func CountedMySQLConfig(t testing.TB, shards, tablesPerShard int) (sqldb.Config,
 // Commands is the number of commands counted so far.
 func (c *CommandCounter) Commands() int64 { return c.commands.Load() }
 
+// OKs is the number of OK packets the server sent so far: one per statement
+// of a multi-statement request, one per compound statement, one per
+// successful handshake. A result set's rows are not counted unless one's
+// first column is an empty string (its packet, too, starts with 0x00); the
+// tests that read OKs return no such row.
+func (c *CommandCounter) OKs() int64 { return c.oks.Load() }
+
 // CommandCounter is a TCP proxy to a MySQL server that counts the commands
 // clients send: packets with sequence number 0 (each command starts one; the
-// handshake's client packet has sequence 1).
+// handshake's client packet has sequence 1). It also counts the server's OK
+// packets.
 type CommandCounter struct {
 	addr, target string
 	commands     atomic.Int64
+	oks          atomic.Int64
 }
 
 func newCommandCounter(t testing.TB, target string) *CommandCounter {
@@ -72,29 +81,56 @@ func newCommandCounter(t testing.TB, target string) *CommandCounter {
 			mu.Lock()
 			conns = append(conns, client, server)
 			mu.Unlock()
-			wg.Go(func() { io.Copy(client, server); client.Close() })
-			wg.Go(func() { c.count(server, client); server.Close() })
+			wg.Go(func() { c.copyPackets(client, server, c.countOK); client.Close() })
+			wg.Go(func() { c.copyPackets(server, client, c.countCommand); server.Close() })
 		}
 	})
 	return c
 }
 
-// count copies MySQL packets from client to server, counting commands.
-func (c *CommandCounter) count(server io.Writer, client io.Reader) {
+// copyPackets copies MySQL packets from src to dst, calling seen with each
+// packet's header and the first byte of its payload (0 for an empty one).
+func (c *CommandCounter) copyPackets(dst io.Writer, src io.Reader, seen func(head [4]byte, first byte)) {
 	var head [4]byte
 	for {
-		if _, err := io.ReadFull(client, head[:]); err != nil {
+		if _, err := io.ReadFull(src, head[:]); err != nil {
 			return
 		}
 		n := int64(head[0]) | int64(head[1])<<8 | int64(head[2])<<16
-		if head[3] == 0 {
-			c.commands.Add(1)
+		var first [1]byte
+		if n > 0 {
+			if _, err := io.ReadFull(src, first[:]); err != nil {
+				return
+			}
 		}
-		if _, err := server.Write(head[:]); err != nil {
+		seen(head, first[0])
+		if _, err := dst.Write(head[:]); err != nil {
 			return
 		}
-		if _, err := io.CopyN(server, client, n); err != nil {
-			return
+		if n > 0 {
+			if _, err := dst.Write(first[:]); err != nil {
+				return
+			}
+			if _, err := io.CopyN(dst, src, n-1); err != nil {
+				return
+			}
 		}
+	}
+}
+
+// countCommand counts a client packet that starts a command.
+func (c *CommandCounter) countCommand(head [4]byte, _ byte) {
+	if head[3] == 0 {
+		c.commands.Add(1)
+	}
+}
+
+// countOK counts a server packet that is an OK packet: its payload starts
+// with 0x00 and holds at least the header, two length-encoded integers, the
+// status and the warnings (7 bytes).
+func (c *CommandCounter) countOK(head [4]byte, first byte) {
+	n := int(head[0]) | int(head[1])<<8 | int(head[2])<<16
+	if first == 0x00 && n >= 7 {
+		c.oks.Add(1)
 	}
 }
