@@ -26,11 +26,13 @@ import (
 // its size:
 //
 //	START TRANSACTION (sent with the first request, see sqldb's lazybegin.go)
-//	per table: lock the accounts; read their month and day rows and unused orders;
-//	  the stock fences of the draws' StockKeys                                     -- one request
+//	lock the accounts (every table's, one statement); read their month and day
+//	  rows and unused orders (one statement); the stock fences of the draws'
+//	  StockKeys                                                                    -- one request
 //	(the raffles run at once, each calling its engine)
 //	per table: take the surpluses (counting the rows changed); insert the orders,
-//	  award records and tasks; read the count of rows changed                       -- one request
+//	  award records and tasks (one compound statement on MariaDB); read the
+//	  count of rows changed                                                        -- one request
 //	COMMIT
 //
 // On SQLite a batch is one savepoint of the writer's group commit: the same
@@ -324,7 +326,7 @@ func callRaffle(raffle Raffle, t *DrawTx, p activity.Partake, w *sqldb.Batch) (p
 
 // drawGroup is the draws of a batch on one table (suffix) with the same
 // activity, month and day: their rows are locked, read and changed with one
-// statement each, whatever their number.
+// statement (or one part of a UNION) each, whatever their number.
 type drawGroup struct {
 	route      sqldb.Route
 	act        int64
@@ -368,40 +370,94 @@ func (b *drawBatches) usersIn(live []*drawReq, idx []int) (set string, args []an
 const (
 	// qLockAccounts locks the accounts of a group's users on one activity,
 	// in the order of the unique key (user, activity): the same order in every
-	// batch. {{users}} is the set of the users (usersIn); the dialect's
-	// locking clause follows (none on SQLite, whose writer is alone).
-	qLockAccounts = `SELECT user_id, total_count, total_count_surplus, day_count, month_count
+	// batch. Its first column is the group's index in the batch; {{users}} is
+	// the set of the users (usersIn); the dialect's locking clause follows
+	// (none on SQLite, whose writer is alone).
+	qLockAccounts = `SELECT ? AS g, user_id, total_count, total_count_surplus, day_count, month_count
 		FROM raffle_activity_account{{suffix}} WHERE activity_id = ? AND user_id IN ({{users}})`
 	// qReadGroup reads, under those locks, the users' month rows (kind 1), day
 	// rows (kind 2) and unused raffle orders (kind 3, every one: the oldest is
-	// picked by id).
-	qReadGroup = `SELECT 1, user_id, month_count, month_count_surplus, 0, '', '' FROM raffle_activity_account_month{{suffix}}
+	// picked by id), after the group's index. (Its columns are named: a
+	// UNION of parts with two unnamed columns of one literal, "0" and "0",
+	// fails with a duplicate column name.)
+	qReadGroup = `SELECT ? AS g, 1 AS kind, user_id, month_count AS n1, month_count_surplus AS n2, 0 AS id, '' AS s1, '' AS s2
+			FROM raffle_activity_account_month{{suffix}}
 			WHERE activity_id = ? AND month = ? AND user_id IN ({{users}})
 		UNION ALL
-		SELECT 2, user_id, day_count, day_count_surplus, 0, '', '' FROM raffle_activity_account_day{{suffix}}
+		SELECT ?, 2, user_id, day_count, day_count_surplus, 0, '', '' FROM raffle_activity_account_day{{suffix}}
 			WHERE activity_id = ? AND day = ? AND user_id IN ({{users}})
 		UNION ALL
-		SELECT 3, user_id, strategy_id, order_time, id, activity_name, order_id FROM user_raffle_order{{suffix}}
+		SELECT ?, 3, user_id, strategy_id, order_time, id, activity_name, order_id FROM user_raffle_order{{suffix}}
 			WHERE activity_id = ? AND order_state = 'create' AND user_id IN ({{users}})`
 )
 
+// What each statement of a batch's read answers.
+const (
+	readLocks  = iota // accounts, locked (qLockAccounts)
+	readGroups        // months, days and unused orders (qReadGroup)
+	readFences        // stock fences, held (fencedb's HoldAllQuery)
+)
+
+// readQueries is the statements of a batch's read, in order, with their
+// arguments and what each answers.
+type readQueries struct {
+	queries []string
+	args    [][]any
+	kinds   []int
+}
+
+func (q *readQueries) add(kind int, query string, args []any) {
+	q.queries, q.args, q.kinds = append(q.queries, query), append(q.args, args), append(q.kinds, kind)
+}
+
+// union adds the statements of parts as one, their rows one after the other
+// (UNION ALL, each part in parentheses so that each keeps its locking clause).
+func (q *readQueries) union(kind int, parts []string, args [][]any) {
+	if len(parts) == 1 {
+		q.add(kind, parts[0], args[0])
+		return
+	}
+	var all []any
+	for _, a := range args {
+		all = append(all, a...)
+	}
+	q.add(kind, "("+strings.Join(parts, ")\nUNION ALL\n(")+")", all)
+}
+
 // read locks the accounts of the batch's draws and reads, under the locks,
-// their month and day rows and unused orders (two statements per group, all
-// in one request), and decides each draw's partake.
+// their month and day rows and unused orders, holds the stock fences the
+// raffles may hold, and decides each draw's partake. The statements travel in
+// one request. On MySQL the groups' locks are one statement and their reads
+// another: MariaDB answers a request statement by statement, each answer a
+// write of its own that the client's reader wakes for, so three statements
+// (with the fences) are three answers, where a statement per group and kind
+// were twice the groups and one. Parts of a UNION run in order, so the
+// accounts are still locked group by group in the batch's order, and every
+// read comes after every lock. On SQLite each group's lock and read are
+// statements of their own (prepared: one text whatever the group).
 func (b *drawBatches) read(ctx context.Context, h *sqldb.Handle, tx *sql.Tx, live []*drawReq, groups []*drawGroup, fences *heldFences) ([]readResult, error) {
-	queries := make([]string, 0, 2*len(groups)+1)
-	args := make([][]any, 0, 2*len(groups)+1)
+	var q readQueries
 	lock := qLockAccounts + h.Dialect().ForUpdate()
-	for _, g := range groups {
+	var locks, reads []string
+	var lockArgs, readArgs [][]any
+	for gi, g := range groups {
 		set, users := b.usersIn(live, g.idx)
-		queries = append(queries,
-			strings.ReplaceAll(g.route.SQL(lock), "{{users}}", set),
-			strings.ReplaceAll(g.route.SQL(qReadGroup), "{{users}}", set))
-		args = append(args, append([]any{g.act}, users...))
-		read := append([]any{g.act, g.month}, users...)
-		read = append(append(read, g.act, g.day), users...)
-		read = append(append(read, g.act), users...)
-		args = append(args, read)
+		locks = append(locks, strings.ReplaceAll(g.route.SQL(lock), "{{users}}", set))
+		reads = append(reads, strings.ReplaceAll(g.route.SQL(qReadGroup), "{{users}}", set))
+		lockArgs = append(lockArgs, append([]any{gi, g.act}, users...))
+		read := append([]any{gi, g.act, g.month}, users...)
+		read = append(append(read, gi, g.act, g.day), users...)
+		read = append(append(read, gi, g.act), users...)
+		readArgs = append(readArgs, read)
+	}
+	if h.Dialect().Name() == sqldb.DriverMySQL {
+		q.union(readLocks, locks, lockArgs)
+		q.union(readGroups, reads, readArgs)
+	} else {
+		for gi := range groups {
+			q.add(readLocks, locks[gi], lockArgs[gi])
+			q.add(readGroups, reads[gi], readArgs[gi])
+		}
 	}
 	// The stock fences the raffles may hold, after the accounts (the order
 	// of a draw alone), at once.
@@ -414,9 +470,8 @@ func (b *drawBatches) read(ctx context.Context, h *sqldb.Handle, tx *sql.Tx, liv
 		}
 	}
 	if len(keys) > 0 {
-		q, a := b.s.fences.HoldAllQuery(keys)
-		queries = append(queries, q)
-		args = append(args, a)
+		fq, fa := b.s.fences.HoldAllQuery(keys)
+		q.add(readFences, fq, fa)
 	}
 
 	type userRows struct {
@@ -426,10 +481,23 @@ func (b *drawBatches) read(ctx context.Context, h *sqldb.Handle, tx *sql.Tx, liv
 		unused     activity.RaffleOrder
 		unusedID   int64
 	}
-	out := make([]readResult, len(live))
-	var byUser map[string]*userRows
-	err := h.QueryEachTx(ctx, tx, queries, args, func(q int, rows *sql.Rows) error {
-		if q == 2*len(groups) {
+	// byUser holds each group's rows by user.
+	byUser := make([]map[string]*userRows, len(groups))
+	for gi, g := range groups {
+		byUser[gi] = make(map[string]*userRows, len(g.idx))
+		for _, i := range g.idx {
+			byUser[gi][live[i].in.UserID] = &userRows{}
+		}
+	}
+	rowsOf := func(gi int, user string) *userRows {
+		if gi < 0 || gi >= len(groups) {
+			return nil
+		}
+		return byUser[gi][user]
+	}
+	err := h.QueryEachTx(ctx, tx, q.queries, q.args, func(i int, rows *sql.Rows) error {
+		switch q.kinds[i] {
+		case readFences:
 			for rows.Next() {
 				var key string
 				var gen int64
@@ -438,61 +506,55 @@ func (b *drawBatches) read(ctx context.Context, h *sqldb.Handle, tx *sql.Tx, liv
 				}
 				fences.holdLocked(key, gen) // not shared yet
 			}
-			return nil
-		}
-		g := groups[q/2]
-		if q%2 == 0 {
-			byUser = make(map[string]*userRows, len(g.idx))
-			for _, i := range g.idx {
-				byUser[live[i].in.UserID] = &userRows{}
-			}
+		case readLocks:
 			for rows.Next() {
+				var gi int
 				var user string
 				var acc accountRow
-				if err := rows.Scan(&user, &acc.total, &acc.totalSurplus, &acc.day, &acc.month); err != nil {
+				if err := rows.Scan(&gi, &user, &acc.total, &acc.totalSurplus, &acc.day, &acc.month); err != nil {
 					return fmt.Errorf("lock accounts: %w", err)
 				}
-				if u := byUser[user]; u != nil {
+				if u := rowsOf(gi, user); u != nil {
 					u.acc, u.hasAccount = acc, true
 				}
 			}
-			return nil
-		}
-		for rows.Next() {
-			var kind int
-			var user, s1, s2 string
-			var n1, n2, id int64
-			if err := rows.Scan(&kind, &user, &n1, &n2, &id, &s1, &s2); err != nil {
-				return fmt.Errorf("read months, days, unused orders: %w", err)
-			}
-			u := byUser[user]
-			if u == nil {
-				continue
-			}
-			switch kind {
-			case 1:
-				u.month = periodRow{count: n1, surplus: n2, found: true}
-			case 2:
-				u.day = periodRow{count: n1, surplus: n2, found: true}
-			case 3:
-				if u.unused.OrderID == "" || id < u.unusedID {
-					u.unused.StrategyID, u.unused.OrderTime, u.unused.ActivityName, u.unused.OrderID = n1, time.UnixMilli(n2), s1, s2
-					u.unusedID = id
+		case readGroups:
+			for rows.Next() {
+				var gi, kind int
+				var user, s1, s2 string
+				var n1, n2, id int64
+				if err := rows.Scan(&gi, &kind, &user, &n1, &n2, &id, &s1, &s2); err != nil {
+					return fmt.Errorf("read months, days, unused orders: %w", err)
+				}
+				u := rowsOf(gi, user)
+				if u == nil {
+					continue
+				}
+				switch kind {
+				case 1:
+					u.month = periodRow{count: n1, surplus: n2, found: true}
+				case 2:
+					u.day = periodRow{count: n1, surplus: n2, found: true}
+				case 3:
+					if u.unused.OrderID == "" || id < u.unusedID {
+						u.unused.StrategyID, u.unused.OrderTime, u.unused.ActivityName, u.unused.OrderID = n1, time.UnixMilli(n2), s1, s2
+						u.unusedID = id
+					}
 				}
 			}
 		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("read months, days, unused orders: %w", err)
-		}
-		for _, i := range g.idx {
-			u := byUser[live[i].in.UserID]
-			pl, err := decide(live[i].in, u.acc, u.hasAccount, u.month, u.day, u.unused)
-			out[i] = readResult{pl: pl, err: err}
-		}
-		return nil
+		return rows.Err()
 	})
 	if err != nil {
 		return nil, fmt.Errorf("lock accounts, read their periods, hold stock fences: %w", err)
+	}
+	out := make([]readResult, len(live))
+	for gi, g := range groups {
+		for _, i := range g.idx {
+			u := byUser[gi][live[i].in.UserID]
+			pl, err := decide(live[i].in, u.acc, u.hasAccount, u.month, u.day, u.unused)
+			out[i] = readResult{pl: pl, err: err}
+		}
 	}
 	return out, nil
 }

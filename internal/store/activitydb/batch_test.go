@@ -111,8 +111,9 @@ func drawAll(f *fixture, users []string, raffle activitydb.Raffle) (map[string]a
 
 // TestDrawBatchSharesOneTransaction: twenty queued draws, whose raffles hold
 // stock fences, cost the requests of one draw (begin with the locks, fences
-// and reads; writes and their check; commit), and each takes one draw of its
-// own user's quota.
+// and reads; writes and their check; commit) and as many answers from the
+// server whatever the tables they span, and each takes one draw of its own
+// user's quota.
 func TestDrawBatchSharesOneTransaction(t *testing.T) {
 	cfg, proxy := sqldbtest.CountedMySQLConfig(t, 1, 2)
 	db := sqldbtest.OpenConfig(t, cfg)
@@ -153,7 +154,7 @@ func TestDrawBatchSharesOneTransaction(t *testing.T) {
 		})
 	}
 	waitQueued(f, len(users))
-	before := proxy.Commands()
+	before, answersBefore := proxy.Commands(), proxy.Answers()
 	release()
 	wg.Wait()
 	if err := <-holder; err != nil {
@@ -162,6 +163,12 @@ func TestDrawBatchSharesOneTransaction(t *testing.T) {
 	// The held batch ends with two (writes, commit), the queued one sends three.
 	if got := proxy.Commands() - before; got > 5 {
 		t.Fatalf("20 queued draws and the end of the held one sent %d requests, want at most 5", got)
+	}
+	// The server answers the held batch's writes, their count and its commit,
+	// and the queued batch's begin, locks (both tables' in one statement),
+	// reads (likewise), fences, writes, count and commit.
+	if got := proxy.Answers() - answersBefore; got != 10 {
+		t.Fatalf("the server answered %d statements, want 10", got)
 	}
 	for i, u := range users {
 		if errs[i] != nil {

@@ -204,9 +204,9 @@ func compoundModes(t *testing.T, h *sqldb.Handle) []compoundMode {
 }
 
 // TestExecCountedTxOneAnswerMySQL: on MariaDB a counted batch comes back as
-// one answer, not one per statement: the server sends OK packets for the
-// transaction's begin, the compound statement and the commit (the count comes
-// as a result set), against two per counted statement without it.
+// one answer and the count, not an answer per statement: the server answers
+// the transaction's begin, the compound statement, the count's result set and
+// the commit, against two answers per counted statement without it.
 func TestExecCountedTxOneAnswerMySQL(t *testing.T) {
 	cfg, counter := sqldbtest.CountedMySQLConfig(t, 1, 1)
 	db := sqldbtest.OpenConfig(t, cfg)
@@ -224,7 +224,7 @@ func TestExecCountedTxOneAnswerMySQL(t *testing.T) {
 		for a := first; a < first+5; a++ {
 			b.AddCounted("insert", "INSERT INTO answers_t (a) VALUES (?)", a)
 		}
-		before := counter.OKs()
+		before := counter.Answers()
 		var n int64
 		err := sqldb.InTx(ctx, h, func(tx *sql.Tx) error {
 			var err error
@@ -234,14 +234,14 @@ func TestExecCountedTxOneAnswerMySQL(t *testing.T) {
 		if err != nil || n != 5 {
 			t.Fatalf("counted rows %d, %v; want 5", n, err)
 		}
-		return counter.OKs() - before
+		return counter.Answers() - before
 	}
-	if got := run(0); got != 3 {
-		t.Errorf("OK packets of a compound batch of 5: %d, want 3 (begin, compound, commit)", got)
+	if got := run(0); got != 4 {
+		t.Errorf("answers to a compound batch of 5: %d, want 4 (begin, compound, count, commit)", got)
 	}
 	h.SetCompound(false)
-	if got := run(10); got != 13 {
-		t.Errorf("OK packets of a plain batch of 5: %d, want 13 (begin, reset, 5 × (insert, add), commit)", got)
+	if got := run(10); got != 14 {
+		t.Errorf("answers to a plain batch of 5: %d, want 14 (begin, reset, 5 × (insert, add), count, commit)", got)
 	}
 }
 

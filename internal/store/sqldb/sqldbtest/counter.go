@@ -31,21 +31,24 @@ func CountedMySQLConfig(t testing.TB, shards, tablesPerShard int) (sqldb.Config,
 // Commands is the number of commands counted so far.
 func (c *CommandCounter) Commands() int64 { return c.commands.Load() }
 
-// OKs is the number of OK packets the server sent so far: one per statement
-// of a multi-statement request, one per compound statement, one per
-// successful handshake. A result set's rows are not counted unless one's
-// first column is an empty string (its packet, too, starts with 0x00); the
-// tests that read OKs return no such row.
-func (c *CommandCounter) OKs() int64 { return c.oks.Load() }
+// Answers is the number of statements the server answered so far, after each
+// connection's handshake: its OK packets (one per statement of a
+// multi-statement request, one per compound statement), errors and ends of
+// result sets. A statement's answer is a write of its own on the server and
+// a wake-up of the client's reader. Rows are told from these packets by
+// their first byte, as the text protocol sends them; a row whose first column
+// is an empty string would count (its packet starts with 0x00 too): the tests
+// that read Answers return no such row.
+func (c *CommandCounter) Answers() int64 { return c.answers.Load() }
 
 // CommandCounter is a TCP proxy to a MySQL server that counts the commands
 // clients send: packets with sequence number 0 (each command starts one; the
-// handshake's client packet has sequence 1). It also counts the server's OK
-// packets.
+// handshake's client packet has sequence 1). It also counts the server's
+// answers.
 type CommandCounter struct {
 	addr, target string
 	commands     atomic.Int64
-	oks          atomic.Int64
+	answers      atomic.Int64
 }
 
 func newCommandCounter(t testing.TB, target string) *CommandCounter {
@@ -81,7 +84,7 @@ func newCommandCounter(t testing.TB, target string) *CommandCounter {
 			mu.Lock()
 			conns = append(conns, client, server)
 			mu.Unlock()
-			wg.Go(func() { c.copyPackets(client, server, c.countOK); client.Close() })
+			wg.Go(func() { c.copyPackets(client, server, c.answerCounter()); client.Close() })
 			wg.Go(func() { c.copyPackets(server, client, c.countCommand); server.Close() })
 		}
 	})
@@ -125,12 +128,22 @@ func (c *CommandCounter) countCommand(head [4]byte, _ byte) {
 	}
 }
 
-// countOK counts a server packet that is an OK packet: its payload starts
-// with 0x00 and holds at least the header, two length-encoded integers, the
-// status and the warnings (7 bytes).
-func (c *CommandCounter) countOK(head [4]byte, first byte) {
-	n := int(head[0]) | int(head[1])<<8 | int(head[2])<<16
-	if first == 0x00 && n >= 7 {
-		c.oks.Add(1)
+// answerCounter returns the counter of one connection's answers: it counts
+// OK packets (0x00, at least 7 bytes: header, two length-encoded integers,
+// status, warnings), errors (0xFF) and ends of result sets (0xFE: with
+// CLIENT_DEPRECATE_EOF an OK packet, else an EOF packet) once the handshake
+// ended with its OK packet (before it, 0xFE is an authentication switch).
+func (c *CommandCounter) answerCounter() func(head [4]byte, first byte) {
+	authed := false
+	return func(head [4]byte, first byte) {
+		n := int(head[0]) | int(head[1])<<8 | int(head[2])<<16
+		ok := first == 0x00 && n >= 7
+		if !authed {
+			authed = ok
+			return
+		}
+		if ok || first == 0xFF || (first == 0xFE && n < 0xFFFFFF) {
+			c.answers.Add(1)
+		}
 	}
 }
