@@ -411,8 +411,10 @@ func (q *readQueries) add(kind int, query string, args []any) {
 }
 
 // union adds the statements of parts as one, their rows one after the other
-// (UNION ALL, each part in parentheses so that each keeps its locking clause).
-func (q *readQueries) union(kind int, parts []string, args [][]any) {
+// (UNION ALL). With paren, each part is put in parentheses, so that each keeps
+// its locking clause; without, parts that are UNIONs themselves become one flat
+// UNION (in parentheses, MariaDB would materialize each in a temporary table).
+func (q *readQueries) union(kind int, parts []string, args [][]any, paren bool) {
 	if len(parts) == 1 {
 		q.add(kind, parts[0], args[0])
 		return
@@ -421,7 +423,11 @@ func (q *readQueries) union(kind int, parts []string, args [][]any) {
 	for _, a := range args {
 		all = append(all, a...)
 	}
-	q.add(kind, "("+strings.Join(parts, ")\nUNION ALL\n(")+")", all)
+	if paren {
+		q.add(kind, "("+strings.Join(parts, ")\nUNION ALL\n(")+")", all)
+		return
+	}
+	q.add(kind, strings.Join(parts, "\nUNION ALL\n"), all)
 }
 
 // read locks the accounts of the batch's draws and reads, under the locks,
@@ -451,8 +457,8 @@ func (b *drawBatches) read(ctx context.Context, h *sqldb.Handle, tx *sql.Tx, liv
 		readArgs = append(readArgs, read)
 	}
 	if h.Dialect().Name() == sqldb.DriverMySQL {
-		q.union(readLocks, locks, lockArgs)
-		q.union(readGroups, reads, readArgs)
+		q.union(readLocks, locks, lockArgs, true)
+		q.union(readGroups, reads, readArgs, false)
 	} else {
 		for gi := range groups {
 			q.add(readLocks, locks[gi], lockArgs[gi])
