@@ -234,7 +234,7 @@ func (h *Handle) ExecCountedTx(ctx context.Context, tx *sql.Tx, b *Batch) (int64
 	stmts := append([]batchStmt{{what: "count rows changed", query: qResetCounted}}, b.stmts...)
 	b.stmts = nil
 	q, args, whats := join(stmts, true)
-	if h.compound {
+	if h.mariadb {
 		q = compound(q)
 	}
 	rows, err := tx.QueryContext(ctx, q+";\n"+qReadCounted, args...)

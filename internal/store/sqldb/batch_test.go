@@ -191,15 +191,15 @@ type compoundMode struct {
 // one compound statement and as plain statements, elsewhere the one it has.
 // The handle's own setting is restored when t ends.
 func compoundModes(t *testing.T, h *sqldb.Handle) []compoundMode {
-	was := h.SetCompound(false)
-	h.SetCompound(was)
-	t.Cleanup(func() { h.SetCompound(was) })
+	was := h.SetMariaDB(false)
+	h.SetMariaDB(was)
+	t.Cleanup(func() { h.SetMariaDB(was) })
 	if !was {
 		return []compoundMode{{"plain", func() {}}}
 	}
 	return []compoundMode{
-		{"compound", func() { h.SetCompound(true) }},
-		{"plain", func() { h.SetCompound(false) }},
+		{"compound", func() { h.SetMariaDB(true) }},
+		{"plain", func() { h.SetMariaDB(false) }},
 	}
 }
 
@@ -215,8 +215,8 @@ func TestExecCountedTxOneAnswerMySQL(t *testing.T) {
 	if _, err := h.Write().ExecContext(ctx, `CREATE TABLE answers_t (a INT PRIMARY KEY)`); err != nil {
 		t.Fatal(err)
 	}
-	if !h.SetCompound(true) {
-		t.Fatal("MariaDB handle does not use compound statements")
+	if !h.MariaDB() {
+		t.Fatal("the MariaDB handle does not know its server for MariaDB")
 	}
 	run := func(first int) int64 {
 		t.Helper()
@@ -239,7 +239,7 @@ func TestExecCountedTxOneAnswerMySQL(t *testing.T) {
 	if got := run(0); got != 4 {
 		t.Errorf("answers to a compound batch of 5: %d, want 4 (begin, compound, count, commit)", got)
 	}
-	h.SetCompound(false)
+	h.SetMariaDB(false)
 	if got := run(10); got != 14 {
 		t.Errorf("answers to a plain batch of 5: %d, want 14 (begin, reset, 5 × (insert, add), count, commit)", got)
 	}

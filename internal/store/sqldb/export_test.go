@@ -29,9 +29,9 @@ func (b *Batch) Statements() (whats, queries []string, args [][]any) {
 // WALShrinkAbove is walShrinkAbove, for tests.
 const WALShrinkAbove = walShrinkAbove
 
-// SetCompound sets whether h sends ExecCountedTx's statements as one compound
-// statement, and returns the setting it replaced.
-func (h *Handle) SetCompound(on bool) (was bool) {
-	was, h.compound = h.compound, on
+// SetMariaDB sets whether h uses MariaDB's forms (MariaDB), and returns the
+// setting it replaced.
+func (h *Handle) SetMariaDB(on bool) (was bool) {
+	was, h.mariadb = h.mariadb, on
 	return was
 }

@@ -110,11 +110,17 @@ type Handle struct {
 	group   *groupCommit // SQLite: group commit of write transactions
 	stmts   *stmtCache   // SQLite: statements prepared on the writer pool
 	splits  splitCache   // MySQL: how Compact splits each INSERT text
-	// compound: the server runs anonymous compound statements (BEGIN NOT
-	// ATOMIC … END, MariaDB since 10.1.1), in which ExecCountedTx sends its
-	// statements (see there); MySQL has none.
-	compound bool
+	// mariadb: the server is MariaDB (see MariaDB).
+	mariadb bool
 }
+
+// MariaDB reports whether h's server is MariaDB, as probed when its pool
+// opened: it runs anonymous compound statements (BEGIN NOT ATOMIC … END,
+// since MariaDB 10.1.1), which MySQL does not. The batches use MariaDB's forms
+// only there (ExecCountedTx's compound statement; locking clauses in the
+// parts of a UNION, activitydb), and plain statements elsewhere: production
+// is tested on MariaDB only.
+func (h *Handle) MariaDB() bool { return h.mariadb }
 
 // Write returns the pool for transactions and writes.
 func (h *Handle) Write() *sql.DB { return h.write }
@@ -326,12 +332,12 @@ func openMySQL(ctx context.Context, cfg Config) (*DB, error) {
 		if err := p.PingContext(ctx); err != nil {
 			return nil, fmt.Errorf("open mysql %s (%s): %w", name, mc.DBName, err)
 		}
-		compound, err := probeCompound(ctx, p)
+		mariadb, err := probeCompound(ctx, p)
 		if err != nil {
 			return nil, fmt.Errorf("open mysql %s (%s): %w", name, mc.DBName, err)
 		}
 		return &Handle{name: name, write: p, read: p, dialect: MySQLDialect{}, dbName: mc.Addr + "/" + mc.DBName,
-			compound: compound}, nil
+			mariadb: mariadb}, nil
 	}
 	var err error
 	if db.config, err = open("config", cfg.ConfigDSN); err != nil {
