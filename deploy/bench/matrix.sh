@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # matrix.sh — the throughput matrix of docs/PERFORMANCE.md for one binary:
 # production (MariaDB 2 × 4 + Redis + RabbitMQ) and embedded mode, 16 and 64
-# connections, bigmarket loadtest and wrk, with the CPU each process used.
+# connections, bigmarket loadtest and wrk, with the CPU each process used and
+# the machine's context switches, per draw.
 #
 #   go build -o /tmp/perf/bigmarket ./cmd/bigmarket
 #   deploy/bench/matrix.sh /tmp/perf/bigmarket [mode ...]
@@ -49,8 +50,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# cpu prints the CPU seconds (user+system) used so far by each process named.
+# cpu prints the CPU seconds (user+system) used so far by each process named,
+# and the machine's context switches so far.
 cpu() {
+  printf 'ctx_switches=%s ' "$(awk '/^ctxt/{print $2}' /proc/stat)"
   for n in mariadbd beam.smp redis-server "$(basename "$bin")"; do
     t=0
     for p in $(pgrep -x "$n" || true); do
@@ -138,7 +141,8 @@ run_mode() {
       printf '%-10s c=%-3s %-8s load=%-5s rate=%s p50=%s p99=%s cpu_before[%s] cpu_after[%s] %s\n' \
         "$mode" "$c" "$g" "$load" "$rate" "$p50" "$p99" "$before" "$after" "$lag"
       draws=$(awk -v r="$rate" -v d="${duration%s}" 'BEGIN{printf "%d", r*d}')
-      # per draw: CPU ms of each process (ticks of 10 ms), MariaDB requests and commits
+      # per draw: CPU ms of each process (ticks of 10 ms), the machine's context
+      # switches, MariaDB's statement and row counters
       awk -v b="$before $mbefore" -v a="$after $mafter" -v n="$draws" 'BEGIN{
         split(b, bs, " "); split(a, as, " ");
         for (i in bs) { split(bs[i], kv, "="); B[kv[1]] = kv[2] }

@@ -137,69 +137,68 @@ func TestExecCountedTx(t *testing.T) {
 	sqldbtest.ForEachEngine(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		h := db.Config()
-		for _, mode := range compoundModes(t, h) {
-			t.Run(mode.name, func(t *testing.T) {
-				mode.set()
-				table := "counted_" + mode.name
-				if _, err := h.Write().ExecContext(ctx, `CREATE TABLE `+table+` (a INT PRIMARY KEY, b INT NOT NULL)`); err != nil {
-					t.Fatal(err)
-				}
-				var b sqldb.Batch
-				b.AddCounted("insert", "INSERT INTO "+table+" (a, b) VALUES (?, ?)", 1, 0)
-				b.AddCounted("insert", "INSERT INTO "+table+" (a, b) VALUES (?, ?)", 2, 0)
-				b.Add("insert", "INSERT INTO "+table+" (a, b) VALUES (?, ?)", 3, 0) // not counted
-				b.AddCounted("update", "UPDATE "+table+" SET b = 1 WHERE a IN (1, 3, 9)")
-				b.AddCounted("update", "UPDATE "+table+" SET b = 1 WHERE a = 1") // matched, not changed
-				b.Compact()
-				var n int64
-				err := sqldb.InTx(ctx, h, func(tx *sql.Tx) error {
-					var err error
-					n, err = h.ExecCountedTx(ctx, tx, &b)
-					return err
-				})
-				if err != nil || n != 5 {
-					t.Fatalf("counted rows %d, %v; want 5 (two inserted, two updated, one matched)", n, err)
-				}
+		eachCompoundMode(t, h, "counted", func(t *testing.T, table string) {
+			var b sqldb.Batch
+			b.AddCounted("insert", "INSERT INTO "+table+" (a, b) VALUES (?, ?)", 1, 0)
+			b.AddCounted("insert", "INSERT INTO "+table+" (a, b) VALUES (?, ?)", 2, 0)
+			b.Add("insert", "INSERT INTO "+table+" (a, b) VALUES (?, ?)", 3, 0) // not counted
+			b.AddCounted("update", "UPDATE "+table+" SET b = 1 WHERE a IN (1, 3, 9)")
+			b.AddCounted("update", "UPDATE "+table+" SET b = 1 WHERE a = 1") // matched, not changed
+			b.Compact()
+			if n, err := execCounted(ctx, h, &b); err != nil || n != 5 {
+				t.Fatalf("counted rows %d, %v; want 5 (two inserted, two updated, one matched)", n, err)
+			}
 
-				b.AddCounted("insert", "INSERT INTO "+table+" (a, b) VALUES (?, ?)", 10, 0)
-				b.AddCounted("insert", "INSERT INTO "+table+" (a, b) VALUES (?, ?)", 1, 0) // a duplicate
-				b.AddCounted("insert", "INSERT INTO "+table+" (a, b) VALUES (?, ?)", 11, 0)
-				err = sqldb.InTx(ctx, h, func(tx *sql.Tx) error {
-					_, err := h.ExecCountedTx(ctx, tx, &b)
-					return err
-				})
-				var be *sqldb.BatchError
-				if !errors.As(err, &be) || !db.Dialect().IsDuplicate(err) {
-					t.Fatalf("batch with a duplicate: %v; want a BatchError the dialect calls a duplicate", err)
-				}
-				var kept int
-				if err := h.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table+` WHERE a IN (10, 11)`).Scan(&kept); err != nil || kept != 0 {
-					t.Fatalf("rows of the failed batch kept: %d, %v; want 0", kept, err)
-				}
-			})
-		}
+			b.AddCounted("insert", "INSERT INTO "+table+" (a, b) VALUES (?, ?)", 10, 0)
+			b.AddCounted("insert", "INSERT INTO "+table+" (a, b) VALUES (?, ?)", 1, 0) // a duplicate
+			b.AddCounted("insert", "INSERT INTO "+table+" (a, b) VALUES (?, ?)", 11, 0)
+			_, err := execCounted(ctx, h, &b)
+			var be *sqldb.BatchError
+			if !errors.As(err, &be) || !db.Dialect().IsDuplicate(err) {
+				t.Fatalf("batch with a duplicate: %v; want a BatchError the dialect calls a duplicate", err)
+			}
+			var kept int
+			if err := h.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table+` WHERE a IN (10, 11)`).Scan(&kept); err != nil || kept != 0 {
+				t.Fatalf("rows of the failed batch kept: %d, %v; want 0", kept, err)
+			}
+		})
 	})
 }
 
-// compoundMode is one way a handle sends ExecCountedTx's statements.
-type compoundMode struct {
-	name string
-	set  func()
+// execCounted runs b with ExecCountedTx in a transaction of its own on h.
+func execCounted(ctx context.Context, h *sqldb.Handle, b *sqldb.Batch) (n int64, err error) {
+	err = sqldb.InTx(ctx, h, func(tx *sql.Tx) error {
+		n, err = h.ExecCountedTx(ctx, tx, b)
+		return err
+	})
+	return n, err
 }
 
-// compoundModes returns the ways h can send a counted batch: on MariaDB as
-// one compound statement and as plain statements, elsewhere the one it has.
-// The handle's own setting is restored when t ends.
-func compoundModes(t *testing.T, h *sqldb.Handle) []compoundMode {
-	was := h.SetMariaDB(false)
-	h.SetMariaDB(was)
+// eachCompoundMode runs fn as a subtest per way h can send a counted batch
+// (on MariaDB as one compound statement and as plain statements, elsewhere the
+// one it has), each with a table of its own, (a INT PRIMARY KEY, b INT NOT
+// NULL), named after prefix and the way. h's own setting is restored when t
+// ends.
+func eachCompoundMode(t *testing.T, h *sqldb.Handle, prefix string, fn func(t *testing.T, table string)) {
+	was := h.MariaDB()
 	t.Cleanup(func() { h.SetMariaDB(was) })
-	if !was {
-		return []compoundMode{{"plain", func() {}}}
+	modes := map[string]bool{"plain": false}
+	if was {
+		modes["compound"] = true
 	}
-	return []compoundMode{
-		{"compound", func() { h.SetMariaDB(true) }},
-		{"plain", func() { h.SetMariaDB(false) }},
+	for _, name := range []string{"compound", "plain"} {
+		on, ok := modes[name]
+		if !ok {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			h.SetMariaDB(on)
+			table := prefix + "_" + name
+			if _, err := h.Write().ExecContext(context.Background(), `CREATE TABLE `+table+` (a INT PRIMARY KEY, b INT NOT NULL)`); err != nil {
+				t.Fatal(err)
+			}
+			fn(t, table)
+		})
 	}
 }
 
@@ -225,13 +224,7 @@ func TestExecCountedTxOneAnswerMySQL(t *testing.T) {
 			b.AddCounted("insert", "INSERT INTO answers_t (a) VALUES (?)", a)
 		}
 		before := counter.Answers()
-		var n int64
-		err := sqldb.InTx(ctx, h, func(tx *sql.Tx) error {
-			var err error
-			n, err = h.ExecCountedTx(ctx, tx, &b)
-			return err
-		})
-		if err != nil || n != 5 {
+		if n, err := execCounted(ctx, h, &b); err != nil || n != 5 {
 			t.Fatalf("counted rows %d, %v; want 5", n, err)
 		}
 		return counter.Answers() - before
@@ -252,56 +245,49 @@ func TestExecCountedTxDeadlockMySQL(t *testing.T) {
 	db := sqldbtest.OpenMySQL(t)
 	ctx := context.Background()
 	h := db.Config()
-	for _, mode := range compoundModes(t, h) {
-		t.Run(mode.name, func(t *testing.T) {
-			mode.set()
-			table := "deadlock_" + mode.name
-			if _, err := h.Write().ExecContext(ctx, `CREATE TABLE `+table+` (a INT PRIMARY KEY, b INT NOT NULL)`); err != nil {
+	eachCompoundMode(t, h, "deadlock", func(t *testing.T, table string) {
+		if _, err := h.Write().ExecContext(ctx, `INSERT INTO `+table+` VALUES (1, 0), (2, 0)`); err != nil {
+			t.Fatal(err)
+		}
+		// Each transaction locks one row, then its batch wants the other's.
+		txs := make([]*sql.Tx, 2)
+		for i := range txs {
+			tx, err := h.Write().BeginTx(ctx, nil)
+			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := h.Write().ExecContext(ctx, `INSERT INTO `+table+` VALUES (1, 0), (2, 0)`); err != nil {
+			defer tx.Rollback()
+			if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET b = 1 WHERE a = ?`, i+1); err != nil {
 				t.Fatal(err)
 			}
-			// Each transaction locks one row, then its batch wants the other's.
-			txs := make([]*sql.Tx, 2)
-			for i := range txs {
-				tx, err := h.Write().BeginTx(ctx, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer tx.Rollback()
-				if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET b = 1 WHERE a = ?`, i+1); err != nil {
-					t.Fatal(err)
-				}
-				txs[i] = tx
+			txs[i] = tx
+		}
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		for i, tx := range txs {
+			wg.Go(func() {
+				var b sqldb.Batch
+				b.AddCounted("update", `UPDATE `+table+` SET b = 2 WHERE a = ?`, 2-i)
+				_, errs[i] = h.ExecCountedTx(ctx, tx, &b)
+			})
+		}
+		wg.Wait()
+		var deadlocked, passed int
+		for _, err := range errs {
+			var be *sqldb.BatchError
+			switch {
+			case err == nil:
+				passed++
+			case errors.As(err, &be) && db.Dialect().IsRetryable(err):
+				deadlocked++
+			default:
+				t.Errorf("batch error %v; want a deadlock the dialect calls retryable", err)
 			}
-			errs := make([]error, 2)
-			var wg sync.WaitGroup
-			for i, tx := range txs {
-				wg.Go(func() {
-					var b sqldb.Batch
-					b.AddCounted("update", `UPDATE `+table+` SET b = 2 WHERE a = ?`, 2-i)
-					_, errs[i] = h.ExecCountedTx(ctx, tx, &b)
-				})
-			}
-			wg.Wait()
-			var deadlocked, passed int
-			for _, err := range errs {
-				var be *sqldb.BatchError
-				switch {
-				case err == nil:
-					passed++
-				case errors.As(err, &be) && db.Dialect().IsRetryable(err):
-					deadlocked++
-				default:
-					t.Errorf("batch error %v; want a deadlock the dialect calls retryable", err)
-				}
-			}
-			if deadlocked != 1 || passed != 1 {
-				t.Fatalf("%d batches deadlocked, %d passed; want one each", deadlocked, passed)
-			}
-		})
-	}
+		}
+		if deadlocked != 1 || passed != 1 {
+			t.Fatalf("%d batches deadlocked, %d passed; want one each", deadlocked, passed)
+		}
+	})
 }
 
 // TestInSet: a set of values, quotes included, matches the rows it names on
