@@ -14,9 +14,11 @@
 # runs of a mode share one server, and each later run finds the database the
 # earlier ones grew). MYSQL_ADDR (default 127.0.0.1:3306) names the MariaDB
 # server, as host:port, user root without a password. Needs the services of the README
-# on loopback, wrk (apt-get install wrk) and the mariadb client. Every run uses
-# fresh databases, a fresh Redis prefix and a fresh data directory, and drops
-# them at the end.
+# on loopback, wrk (apt-get install wrk), the mariadb client and rabbitmqctl.
+# Every run uses fresh databases, a fresh Redis prefix, a fresh RabbitMQ vhost
+# and a fresh data directory, and drops them at the end (a wrk run ends with
+# deliveries still queued: in a shared vhost the next run's server would
+# consume them).
 set -euo pipefail
 
 bin=${1:?usage: matrix.sh BINARY [production|embedded ...]}
@@ -35,12 +37,13 @@ work=$(mktemp -d /tmp/bmbench.XXXXXX)
 pid=
 
 # stop_server stops the server and drops what its run created (databases,
-# Redis keys under its prefix, data directory).
+# Redis keys under its prefix, RabbitMQ vhost, data directory).
 stop_server() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
   pid=
   for d in cfg s0 s1; do mariadb -uroot -h"${maddr%:*}" -P"${maddr#*:}" -e "DROP DATABASE IF EXISTS ${tag}_$d" 2>/dev/null || true; done
   redis-cli --scan --pattern "${tag}:*" 2>/dev/null | xargs -r -n 500 redis-cli del >/dev/null 2>&1 || true
+  rabbitmqctl -q delete_vhost "$tag" >/dev/null 2>&1 || true
   rm -rf "$work/emb-$tag"
 }
 
@@ -92,11 +95,13 @@ start_server() {
   if [ "$mode" = production ]; then
     addr=127.0.0.1:18300
     for d in cfg s0 s1; do mariadb -uroot -h"${maddr%:*}" -P"${maddr#*:}" -e "CREATE DATABASE ${tag}_$d"; done
+    rabbitmqctl -q add_vhost "$tag" >/dev/null
+    rabbitmqctl -q set_permissions -p "$tag" guest '.*' '.*' '.*' >/dev/null
     export BIGMARKET_DB_DRIVER=mysql \
       BIGMARKET_MYSQL_CONFIG_DSN="root@tcp($maddr)/${tag}_cfg" \
       BIGMARKET_MYSQL_SHARD_DSNS="root@tcp($maddr)/${tag}_s0,root@tcp($maddr)/${tag}_s1" \
       BIGMARKET_MYSQL_TABLES_PER_SHARD=4 BIGMARKET_REDIS_ADDRS=127.0.0.1:6379 BIGMARKET_REDIS_PREFIX="${tag}:" \
-      BIGMARKET_AMQP_URL=amqp://guest:guest@127.0.0.1:5672/
+      BIGMARKET_AMQP_URL="amqp://guest:guest@127.0.0.1:5672/$tag"
     "$bin" migrate >/dev/null
     "$bin" campaign apply "$here/../../internal/campaign/demo.yaml" >/dev/null
   else
