@@ -5,15 +5,12 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-
-	"github.com/go-sql-driver/mysql"
 )
 
 // Batch collects statements of one write transaction that need no answer but
@@ -106,26 +103,6 @@ const (
 // compound makes one anonymous compound statement of a multi-statement query
 // (its statements separated by ";\n", none a compound statement itself).
 func compound(q string) string { return "BEGIN NOT ATOMIC\n" + q + ";\nEND" }
-
-// qProbeCompound is the smallest compound statement: MariaDB runs it, MySQL
-// answers a syntax error.
-const qProbeCompound = "BEGIN NOT ATOMIC DO 0; END"
-
-// probeCompound reports whether p's server runs anonymous compound statements.
-func probeCompound(ctx context.Context, p *sql.DB) (bool, error) {
-	_, err := p.ExecContext(ctx, qProbeCompound)
-	var me *mysql.MySQLError
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.As(err, &me) && me.Number == erParse:
-		return false, nil
-	}
-	return false, fmt.Errorf("probe compound statements: %w", err)
-}
-
-// erParse is MySQL's and MariaDB's ER_PARSE_ERROR.
-const erParse = 1064
 
 // join makes one multi-statement request of stmts: the SQL, the arguments in
 // order, and the statements' names for errors. With counting, a counted

@@ -99,8 +99,10 @@ func (SQLiteDialect) IsRetryable(err error) bool {
 // The zero value is ready.
 type MySQLDialect struct{}
 
-// MySQL error numbers the dialect classifies.
+// MySQL error numbers the dialect classifies (and the parse error of a
+// statement the server does not know, probeCompound's).
 const (
+	mysqlParseError      = 1064
 	mysqlDupEntry        = 1062
 	mysqlLockWaitTimeout = 1205
 	mysqlDeadlock        = 1213

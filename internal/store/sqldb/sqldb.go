@@ -289,6 +289,24 @@ func sqliteCheckpointDSN(path string) string {
 	return path + "?" + q.Encode()
 }
 
+// qProbeCompound is the smallest compound statement: MariaDB runs it, MySQL
+// answers a syntax error.
+const qProbeCompound = "BEGIN NOT ATOMIC DO 0; END"
+
+// probeCompound reports whether p's server runs anonymous compound statements
+// (see Handle.MariaDB).
+func probeCompound(ctx context.Context, p *sql.DB) (bool, error) {
+	_, err := p.ExecContext(ctx, qProbeCompound)
+	var me *mysql.MySQLError
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &me) && me.Number == mysqlParseError:
+		return false, nil
+	}
+	return false, fmt.Errorf("probe compound statements: %w", err)
+}
+
 func openMySQL(ctx context.Context, cfg Config) (*DB, error) {
 	if cfg.ConfigDSN == "" || len(cfg.ShardDSNs) == 0 {
 		return nil, fmt.Errorf("%w: mysql: ConfigDSN and at least one ShardDSN are required", ErrInvalidConfig)
