@@ -154,8 +154,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		return nil, err
 	}
 	a.metrics = newMetrics(reg, a)
+	deliveries := awarddb.NewDeliveries(a.db, records, credits,
+		awarddb.WithCreditBatches(cfg.Database.CreditBatchers, 0), awarddb.WithCreditPace(cfg.Database.CreditPace))
 	deliverer, err := award.NewDeliverer(award.DelivererConfig{
-		Store:          awarddb.NewDeliveries(a.db, records, credits, awarddb.WithCreditBatches(cfg.Database.CreditBatchers, 0)),
+		Store:          deliveries,
 		Webhooks:       webhooks(cfg),
 		WebhookTimeout: cfg.Delivery.WebhookTimeout,
 		WebhookWorkers: cfg.Delivery.WebhookWorkers,

@@ -157,6 +157,10 @@ type Database struct {
 	// once per shard. Zero means 1; -1 runs every delivery in a transaction
 	// of its own.
 	CreditBatchers int `yaml:"credit_batchers"`
+	// CreditPace is the least time between the starts of a shard's credit
+	// batches while fewer than a whole batch wait (MySQL). Zero means 25 ms;
+	// negative means none.
+	CreditPace time.Duration `yaml:"credit_pace"`
 }
 
 // Redis configures counters, locks and leases. No address means in-process.
@@ -373,6 +377,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	integer("BIGMARKET_MYSQL_DRAW_BATCHERS", &c.Database.DrawBatchers)
 	integer("BIGMARKET_MYSQL_DRAW_BATCH_SIZE", &c.Database.DrawBatchSize)
 	integer("BIGMARKET_MYSQL_CREDIT_BATCHERS", &c.Database.CreditBatchers)
+	duration("BIGMARKET_MYSQL_CREDIT_PACE", &c.Database.CreditPace)
 	list("BIGMARKET_REDIS_ADDRS", &c.Redis.Addrs)
 	str("BIGMARKET_REDIS_PASSWORD", &c.Redis.Password)
 	str("BIGMARKET_REDIS_PREFIX", &c.Redis.Prefix)
@@ -517,6 +522,9 @@ func (c Config) validateNumbers(bad func(format string, args ...any)) {
 	between("database.draw_batchers", int64(c.Database.DrawBatchers), -1, 1024)
 	between("database.draw_batch_size", int64(c.Database.DrawBatchSize), 0, 4096)
 	between("database.credit_batchers", int64(c.Database.CreditBatchers), -1, 1024)
+	if c.Database.CreditPace > time.Second {
+		bad("database.credit_pace %s: want at most 1s (deliveries wait for it)", c.Database.CreditPace)
+	}
 	if c.Database.MaxOpenConns < 0 {
 		bad("database.max_open_conns %d: want zero (the store's default) or a positive number", c.Database.MaxOpenConns)
 	}

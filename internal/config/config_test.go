@@ -39,11 +39,12 @@ http:
 		t.Fatal(err)
 	}
 	c, err := Load(path, env(map[string]string{
-		"BIGMARKET_ADDR":             ":9100",
-		"BIGMARKET_AUTH_MODE":        "token",
-		"BIGMARKET_ADMIN_TOKEN":      "secret",
-		"BIGMARKET_MYSQL_SHARD_DSNS": "a/b_01, a/b_02",
-		"BIGMARKET_REDIS_ADDRS":      "127.0.0.1:6379",
+		"BIGMARKET_ADDR":              ":9100",
+		"BIGMARKET_AUTH_MODE":         "token",
+		"BIGMARKET_ADMIN_TOKEN":       "secret",
+		"BIGMARKET_MYSQL_SHARD_DSNS":  "a/b_01, a/b_02",
+		"BIGMARKET_REDIS_ADDRS":       "127.0.0.1:6379",
+		"BIGMARKET_MYSQL_CREDIT_PACE": "10ms",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +52,8 @@ http:
 	if c.Addr != ":9100" || c.Demo || c.Auth.Mode != AuthToken || c.Auth.AdminToken != "secret" {
 		t.Errorf("overrides not applied: %+v", c)
 	}
-	if len(c.Database.ShardDSNs) != 2 || c.Database.ShardDSNs[1] != "a/b_02" || c.HTTP.DrawTimeout != 500*time.Millisecond {
+	if len(c.Database.ShardDSNs) != 2 || c.Database.ShardDSNs[1] != "a/b_02" || c.HTTP.DrawTimeout != 500*time.Millisecond ||
+		c.Database.CreditPace != 10*time.Millisecond {
 		t.Errorf("file values not kept: %+v", c.Database)
 	}
 }
@@ -98,6 +100,7 @@ func TestEveryNumberValidated(t *testing.T) {
 		{"tables_per_shard negative", "database:\n  tables_per_shard: -2", "database.tables_per_shard"},
 		{"tables_per_shard past the suffix width", "database:\n  tables_per_shard: 1000", "database.tables_per_shard"},
 		{"max_open_conns negative", "database:\n  max_open_conns: -1", "database.max_open_conns"},
+		{"credit_pace past a second", "database:\n  credit_pace: 2s", "database.credit_pace"},
 		{"redis db negative", "redis:\n  db: -1", "redis.db"},
 		{"connect_timeout negative", "rabbitmq:\n  connect_timeout: -1s", "rabbitmq.connect_timeout"},
 		{"outbox retention negative", "outbox:\n  retention: -1h", "outbox.retention"},

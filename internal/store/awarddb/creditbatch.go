@@ -36,6 +36,16 @@ const (
 	DefaultCreditBatchers = 1
 	// DefaultCreditBatchSize bounds the deliveries of one batch.
 	DefaultCreditBatchSize = 64
+	// DefaultCreditPace is, on MySQL, the least time between the starts of a
+	// shard's credit batches while fewer than a whole batch are queued. Without
+	// it a steady stream of deliveries made a batch of whatever had arrived
+	// during the previous one, more transactions than the draws' batches
+	// themselves (docs/PERFORMANCE.md, ninth round); with it a delivery waits
+	// at most this much longer, and the broker's prefetch (rabbitmq's
+	// DefaultPrefetch) must hold what arrives meanwhile. It stays below the
+	// acknowledgement hold of the RabbitMQ consumer (50 ms), so that the
+	// deliveries of one shard's batch do not wait alone behind another's.
+	DefaultCreditPace = 25 * time.Millisecond
 	// creditBatchTimeout bounds a batch's transaction.
 	creditBatchTimeout = 5 * time.Second
 )
@@ -65,9 +75,9 @@ type creditBatches struct {
 	gather *gather.Gather[*creditReq]
 }
 
-func newCreditBatches(d *Deliveries, shard, batchers, size int) *creditBatches {
+func newCreditBatches(d *Deliveries, shard, batchers, size int, pace time.Duration) *creditBatches {
 	b := &creditBatches{d: d, shard: shard}
-	b.gather = gather.New(batchers, size, func(r *creditReq) string { return r.userID }, b.run)
+	b.gather = gather.New(batchers, size, func(r *creditReq) string { return r.userID }, b.run, gather.WithPace(pace))
 	return b
 }
 

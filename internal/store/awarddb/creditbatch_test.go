@@ -344,3 +344,34 @@ func TestCreditBatchPlanSQLite(t *testing.T) {
 		t.Fatalf("plan %q: want the search by order id first", plan)
 	}
 }
+
+// TestCreditPaceByEngine: on MySQL a shard's credit batches are paced by
+// default (a steady stream shares fewer, larger transactions); on SQLite,
+// whose batches already share the writer's commits, they are not; a negative
+// pace turns it off and any other is kept.
+func TestCreditPaceByEngine(t *testing.T) {
+	for _, engine := range []string{sqldb.DriverSQLite, sqldb.DriverMySQL} {
+		t.Run(engine, func(t *testing.T) {
+			var db *sqldb.DB
+			if engine == sqldb.DriverMySQL {
+				db = sqldbtest.OpenConfig(t, sqldbtest.MySQLConfig(t, 1, 2))
+			} else {
+				db = sqldbtest.OpenSQLite(t)
+			}
+			records, credits := awarddb.New(db), creditdb.New(db)
+			want := time.Duration(0)
+			if engine == sqldb.DriverMySQL {
+				want = awarddb.DefaultCreditPace
+			}
+			for _, c := range []struct {
+				opt  time.Duration
+				want time.Duration
+			}{{0, want}, {-1, 0}, {5 * time.Millisecond, 5 * time.Millisecond}} {
+				d := awarddb.NewDeliveries(db, records, credits, awarddb.WithCreditPace(c.opt))
+				if got := d.CreditPace(0); got != c.want {
+					t.Errorf("WithCreditPace(%v): pace %v, want %v", c.opt, got, c.want)
+				}
+			}
+		})
+	}
+}

@@ -150,6 +150,15 @@ type DeliveriesOption func(*deliveriesOptions)
 
 type deliveriesOptions struct {
 	batchers, batchSize int
+	pace                time.Duration
+}
+
+// WithCreditPace sets how long a shard's credit batcher waits between the
+// starts of its batches unless a whole batch is queued (gather.WithPace): zero
+// means DefaultCreditPace on MySQL and none on SQLite, whose batches already
+// share the writer's commits; negative means none.
+func WithCreditPace(pace time.Duration) DeliveriesOption {
+	return func(o *deliveriesOptions) { o.pace = pace }
 }
 
 // WithCreditBatches sets how many credit delivery batches run at once per
@@ -173,8 +182,12 @@ func NewDeliveries(db *sqldb.DB, records *Store, credits CreditTx, opts ...Deliv
 	d := &Deliveries{db: db, records: records, credits: credits}
 	if o.batchers >= 0 {
 		batchers, size := cmp.Or(o.batchers, DefaultCreditBatchers), cmp.Or(o.batchSize, DefaultCreditBatchSize)
+		pace := o.pace
+		if pace == 0 && db.Dialect().Name() == sqldb.DriverMySQL {
+			pace = DefaultCreditPace
+		}
 		for i := range db.Shards() {
-			d.batches = append(d.batches, newCreditBatches(d, i, batchers, size))
+			d.batches = append(d.batches, newCreditBatches(d, i, batchers, size, pace))
 		}
 	}
 	return d

@@ -1,6 +1,9 @@
 package awarddb
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // QueuedCredits is the number of credit deliveries waiting for a batch on
 // shard (0 when deliveries are not batched).
@@ -9,6 +12,15 @@ func (d *Deliveries) QueuedCredits(shard int) int {
 		return 0
 	}
 	return d.batches[shard].gather.Queued()
+}
+
+// CreditPace is the pace of shard's credit batcher (0 when deliveries are
+// not batched).
+func (d *Deliveries) CreditPace(shard int) time.Duration {
+	if d.batches == nil {
+		return 0
+	}
+	return d.batches[shard].gather.Pace()
 }
 
 // RunningCredits is the number of credit batchers running on shard.
