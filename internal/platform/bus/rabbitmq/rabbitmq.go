@@ -57,9 +57,11 @@ import (
 // DefaultPrefetch is Config.Prefetch's default. Deliveries wait in batches
 // that a shard's credit batcher starts at most every 25 ms while the stream is
 // steady (awarddb.DefaultCreditPace), so a subscription holds what arrives in
-// that time on every shard: at 3 000 draws/s about a hundred. With 64 the
-// prefetch, not the database, would bound the deliveries near 2 000/s; with
-// 16 (before the batches) they trailed by seconds (docs/PERFORMANCE.md).
+// that time on every shard: at 3 000 draws/s, 3 000 × (25 ms + a batch's
+// ≈ 10 ms) ≈ 105. With 64 the prefetch, not the database, would bound the
+// deliveries, by the same arithmetic near 64 / 35 ms ≈ 1 800/s (not
+// measured); with 16 (before the batches) they trailed by seconds
+// (docs/PERFORMANCE.md).
 const DefaultPrefetch = 256
 
 // Config configures RabbitMQ. Only URL is required.
