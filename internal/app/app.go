@@ -136,7 +136,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 
 	// Stores.
 	records, credits, tasks := awarddb.New(a.db), creditdb.New(a.db), outboxdb.New(a.db)
-	activities := activitydb.New(a.db, activitydb.WithDrawBatches(cfg.Database.DrawBatchers, cfg.Database.DrawBatchSize))
+	activities := activitydb.New(a.db, activitydb.WithDrawBatches(cfg.Database.DrawBatchers, cfg.Database.DrawBatchSize),
+		activitydb.WithQuotaCache(cfg.Database.QuotaCache))
 	a.tasks = tasks
 
 	// Events: the bus, the outbox relay and retry job, the consumers.
@@ -154,6 +155,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 		return nil, err
 	}
 	a.metrics = newMetrics(reg, a)
+	registerQuotaCache(reg, activities)
 	deliveries := awarddb.NewDeliveries(a.db, records, credits,
 		awarddb.WithCreditBatches(cfg.Database.CreditBatchers, 0), awarddb.WithCreditPace(cfg.Database.CreditPace))
 	deliverer, err := award.NewDeliverer(award.DelivererConfig{

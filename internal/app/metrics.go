@@ -11,6 +11,7 @@ import (
 	"github.com/bigmarket/bigmarket/internal/award"
 	"github.com/bigmarket/bigmarket/internal/outbox"
 	"github.com/bigmarket/bigmarket/internal/reconcile"
+	"github.com/bigmarket/bigmarket/internal/store/activitydb"
 )
 
 // metrics are the domain metrics of DESIGN §5 (the HTTP ones live in httpapi).
@@ -55,6 +56,25 @@ func newMetrics(reg *prometheus.Registry, a *App) *metrics {
 	relayStat("bigmarket_outbox_publish_errors_total", "Relay publish failures (left for the retry job).", func(s outbox.RelayStats) int64 { return s.PublishErrors })
 	relayStat("bigmarket_outbox_dropped_total", "Relay handoffs dropped on a full queue (left for the retry job).", func(s outbox.RelayStats) int64 { return s.Dropped })
 	return m
+}
+
+// registerQuotaCache exposes the counters of the quota cache of batched
+// draws (MySQL; zero elsewhere).
+func registerQuotaCache(reg *prometheus.Registry, s *activitydb.Store) {
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "bigmarket_quota_cache_hits_total",
+			Help: "Draws decided from the quota cache, without the locked reads of their quota rows.",
+		}, func() float64 { return float64(s.QuotaCacheStats().Hits) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "bigmarket_quota_cache_stale_batches_total",
+			Help: "Draw batches that ran again with the locked reads because a cached quota row had changed.",
+		}, func() float64 { return float64(s.QuotaCacheStats().Stale) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "bigmarket_quota_cache_entries",
+			Help: "Users' quota rows held by the quota cache.",
+		}, func() float64 { return float64(s.QuotaCacheStats().Entries) }),
+	)
 }
 
 func (m *metrics) drew(strategyID, awardID int64) {

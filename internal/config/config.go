@@ -161,6 +161,10 @@ type Database struct {
 	// batches while fewer than a whole batch wait (MySQL). Zero means 25 ms;
 	// negative means none.
 	CreditPace time.Duration `yaml:"credit_pace"`
+	// QuotaCache bounds the entries of the quota cache of batched draws
+	// (MySQL): draws whose quota rows it holds skip the locked reads, their
+	// takes checked against it. Zero means 65 536; negative means off.
+	QuotaCache int `yaml:"quota_cache"`
 }
 
 // Redis configures counters, locks and leases. No address means in-process.
@@ -378,6 +382,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	integer("BIGMARKET_MYSQL_DRAW_BATCH_SIZE", &c.Database.DrawBatchSize)
 	integer("BIGMARKET_MYSQL_CREDIT_BATCHERS", &c.Database.CreditBatchers)
 	duration("BIGMARKET_MYSQL_CREDIT_PACE", &c.Database.CreditPace)
+	integer("BIGMARKET_MYSQL_QUOTA_CACHE", &c.Database.QuotaCache)
 	list("BIGMARKET_REDIS_ADDRS", &c.Redis.Addrs)
 	str("BIGMARKET_REDIS_PASSWORD", &c.Redis.Password)
 	str("BIGMARKET_REDIS_PREFIX", &c.Redis.Prefix)

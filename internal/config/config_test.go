@@ -45,6 +45,7 @@ http:
 		"BIGMARKET_MYSQL_SHARD_DSNS":  "a/b_01, a/b_02",
 		"BIGMARKET_REDIS_ADDRS":       "127.0.0.1:6379",
 		"BIGMARKET_MYSQL_CREDIT_PACE": "10ms",
+		"BIGMARKET_MYSQL_QUOTA_CACHE": "-1",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +54,7 @@ http:
 		t.Errorf("overrides not applied: %+v", c)
 	}
 	if len(c.Database.ShardDSNs) != 2 || c.Database.ShardDSNs[1] != "a/b_02" || c.HTTP.DrawTimeout != 500*time.Millisecond ||
-		c.Database.CreditPace != 10*time.Millisecond {
+		c.Database.CreditPace != 10*time.Millisecond || c.Database.QuotaCache != -1 {
 		t.Errorf("file values not kept: %+v", c.Database)
 	}
 }

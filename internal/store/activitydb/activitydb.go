@@ -53,6 +53,9 @@ type Store struct {
 	// transactions (on SQLite, one savepoint of the writer's group commit);
 	// nil when every draw runs alone.
 	batches []*drawBatches
+	// cache holds the quota rows of recent draws, for batches to skip their
+	// locked reads (MySQL only; nil when off, see quotacache.go).
+	cache *quotaCache
 
 	// The draw's statements are prepared on every shard handle before the
 	// first draw (sqldb.Handle.Prepare: SQLite only; parsing them is a third
@@ -66,6 +69,7 @@ type Option func(*options)
 
 type options struct {
 	batchers, batchSize int
+	quotaCache          int
 }
 
 // WithDrawBatches sets how many draw batches run at once per shard (zero:
@@ -73,6 +77,14 @@ type options struct {
 // and the most draws of one batch (zero: DefaultDrawBatchSize).
 func WithDrawBatches(batchers, size int) Option {
 	return func(o *options) { o.batchers, o.batchSize = batchers, size }
+}
+
+// WithQuotaCache bounds the entries of the quota cache of batched draws on
+// MySQL (zero: DefaultQuotaCacheSize; negative: off, every draw of a batch
+// reads its rows under the account locks). SQLite has no quota cache: its
+// reads cost no round trip.
+func WithQuotaCache(entries int) Option {
+	return func(o *options) { o.quotaCache = entries }
 }
 
 // New returns a Store on db.
@@ -86,6 +98,9 @@ func New(db *sqldb.DB, opts ...Option) *Store {
 		batchers, size := cmp.Or(o.batchers, DefaultDrawBatchers), cmp.Or(o.batchSize, DefaultDrawBatchSize)
 		for i := range db.Shards() {
 			s.batches = append(s.batches, newDrawBatches(s, i, batchers, size))
+		}
+		if db.Dialect().Name() == sqldb.DriverMySQL && o.quotaCache >= 0 {
+			s.cache = newQuotaCache(cmp.Or(o.quotaCache, DefaultQuotaCacheSize), time.Now)
 		}
 	}
 	return s
@@ -178,7 +193,10 @@ type DrawInput struct {
 // locks, led by the transaction's begin; the orders, surpluses, records and
 // tasks, one statement per table, with a read of the rows they changed;
 // commit), and a draw whose batch cannot commit runs again in a transaction of
-// its own. Its raffle then runs again too.
+// its own. Its raffle then runs again too. On MySQL a batch's draws whose
+// quota rows are cached skip the locks and reads, and take with
+// compare-and-set updates; a batch whose cached rows had changed runs again
+// with the locked reads, its raffles too (quotacache.go).
 //
 // Any error, raffle's included, rolls the draw back and is returned wrapped
 // (errors.Is works). The returned Partake's order is in state used.
@@ -276,6 +294,9 @@ func (f *heldFences) failure() error {
 
 // drawAlone runs one draw in a transaction of its own.
 func (s *Store) drawAlone(ctx context.Context, in DrawInput, raffle Raffle) (activity.Partake, error) {
+	// The draw changes the rows without the cache: a batch must read them
+	// again.
+	s.cache.forget(in.UserID, in.Activity.ID)
 	s.prepareDraw(ctx)
 	var out activity.Partake
 	err := s.db.InUserTx(ctx, in.UserID, func(tx *sql.Tx, r sqldb.Route) error {
@@ -988,6 +1009,10 @@ func (s *Store) addSKUOrder(ctx context.Context, o activity.QuotaOrder, day, mon
 // addCounts adds o's counts to the account (upsert: it locks the account row
 // first) and to the existing day and month rows.
 func (s *Store) addCounts(ctx context.Context, tx *sql.Tx, r sqldb.Route, o activity.QuotaOrder, ms int64, day, month string) error {
+	// A batch that read the rows before this commits would refill the
+	// entry with them; its next draw's takes then find them changed and
+	// read them again (quotacache.go).
+	s.cache.forget(o.UserID, o.ActivityID)
 	_, err := tx.ExecContext(ctx, r.SQL(s.q.upsertAccount), o.UserID, o.ActivityID, o.Total, o.Total, o.Day, o.Day,
 		o.Month, o.Month, ms, ms)
 	if err != nil {

@@ -35,6 +35,12 @@ import (
 //	  count of rows changed                                                        -- one request
 //	COMMIT
 //
+// On MySQL a draw whose quota rows the quota cache holds (quotacache.go) is
+// neither locked nor read in the first request (only its unused orders are),
+// and its takes are compare-and-set updates counted like the others. When
+// they change fewer rows than planned, nothing of the batch is kept and its
+// draws run again as a batch with the locked reads.
+//
 // On SQLite a batch is one savepoint of the writer's group commit: the same
 // statements, run one after the other and prepared (the sets of users are one
 // JSON argument, sqldb.InSet), the raffles one after the other in the
@@ -80,6 +86,11 @@ type drawReq struct {
 	raffle Raffle
 	route  sqldb.Route
 	done   chan drawAnswer // buffered: the batch never waits for its caller
+	// hit: the draw is decided from the quota cache's rows, acc, m and d,
+	// and takes with compare-and-set updates (quotacache.go).
+	hit  bool
+	acc  accountRow
+	m, d periodRow
 }
 
 // drawAnswer is a batch's answer to one draw.
@@ -142,6 +153,49 @@ func (b *drawBatches) run(batch []*drawReq) {
 	if len(live) == 0 {
 		return
 	}
+	hits := b.lookUp(live)
+	retry := b.attempt(live)
+	if hits {
+		b.s.cache.batchDone(retry == nil)
+	}
+	if len(retry) > 0 {
+		// The takes of cached draws found their rows changed: the draws
+		// the batch wrote run again, reading their rows under the locks.
+		for _, r := range retry {
+			r.hit = false
+		}
+		// Without cached draws an attempt answers every draw; should one
+		// come back all the same, it runs alone rather than wait forever.
+		for _, r := range b.attempt(retry) {
+			r.done <- drawAnswer{alone: true}
+		}
+	}
+}
+
+// lookUp marks the draws of live that the quota cache can decide, and
+// reports whether there is one.
+func (b *drawBatches) lookUp(live []*drawReq) (hits bool) {
+	for _, r := range live {
+		acc, m, d, ok := b.s.cache.get(r.in.UserID, r.in.Activity.ID, r.in.Month, r.in.Day)
+		if !ok {
+			continue
+		}
+		// A spent quota is answered from the locked reads, not the cache.
+		if _, err := decide(r.in, acc, true, m, d, activity.RaffleOrder{}); err != nil {
+			continue
+		}
+		r.hit, r.acc, r.m, r.d = true, acc, m, d
+		hits = true
+		b.s.cache.hits.Add(1)
+	}
+	return hits
+}
+
+// attempt runs live, sorted, in one transaction and answers each draw once,
+// except when cached draws' takes found their rows changed: then nothing of
+// the batch is kept, and it returns the draws it wrote, unanswered, to run
+// again without the cache.
+func (b *drawBatches) attempt(live []*drawReq) (retry []*drawReq) {
 	ctx, cancel := context.WithTimeout(context.Background(), drawBatchTimeout)
 	defer cancel()
 	h := b.s.db.Shard(b.shard)
@@ -173,10 +227,19 @@ func (b *drawBatches) run(batch []*drawReq) {
 			r.done <- drawAnswer{alone: true}
 		}
 	case !wrote:
-		// work answered every draw.
+		b.forget(live)
+		var stale *staleTakes
+		if errors.As(err, &stale) {
+			// work answered every draw but these.
+			for _, i := range stale.idx {
+				retry = append(retry, live[i])
+			}
+		}
+		// Otherwise work answered every draw.
 	case err != nil:
 		// The commit's outcome is unknown (the connection may have died
 		// after the server committed): the draws must not run again.
+		b.forget(live)
 		answerAll(func(int) drawAnswer { return drawAnswer{err: err} })
 	default:
 		answerAll(func(i int) drawAnswer {
@@ -184,8 +247,38 @@ func (b *drawBatches) run(batch []*drawReq) {
 			p.Order.State = activity.RaffleOrderUsed
 			return drawAnswer{p: p}
 		})
+		for _, i := range inTx {
+			in, pl := live[i].in, plans[i]
+			acc := pl.acc
+			acc.totalSurplus--
+			b.s.cache.put(in.UserID, in.Activity.ID, cachedQuota{
+				acc: acc, month: in.Month, day: in.Day,
+				m: periodRow{count: pl.month.count, surplus: pl.month.surplus - 1, found: true},
+				d: periodRow{count: pl.day.count, surplus: pl.day.surplus - 1, found: true},
+			})
+		}
+	}
+	return retry
+}
+
+// forget drops the cache entries of live's draws: their rows may have
+// changed without the cache knowing how.
+func (b *drawBatches) forget(live []*drawReq) {
+	for _, r := range live {
+		b.s.cache.forget(r.in.UserID, r.in.Activity.ID)
 	}
 }
+
+// staleTakes fails a batch whose cached draws' takes changed fewer rows than
+// planned (a cached row had changed): the draws it wrote, by index in the
+// batch, are left unanswered, to run again without the cache.
+type staleTakes struct {
+	idx []int
+	err error
+}
+
+func (e *staleTakes) Error() string { return e.err.Error() }
+func (e *staleTakes) Unwrap() error { return e.err }
 
 // errBatchFailed ends a batch's transaction whose draws were all answered.
 var errBatchFailed = errors.New("draw batch failed")
@@ -300,12 +393,29 @@ func (b *drawBatches) work(ctx context.Context, h *sqldb.Handle, tx *sql.Tx, liv
 	b.compact(&rows)
 	write.Merge(&rows)
 	if err := b.write(ctx, h, tx, &write, want); err != nil {
+		// With cached draws, a failed take or a period row's insert that
+		// found one (a duplicate key) means a cached row had changed: the
+		// batch runs again without the cache.
+		if b.staleHit(live, inTx, err) {
+			return nil, nil, &staleTakes{idx: inTx, err: err}
+		}
 		for _, i := range inTx {
 			live[i].done <- drawAnswer{alone: true}
 		}
 		return nil, nil, err
 	}
 	return inTx, plans, nil
+}
+
+// staleHit reports whether err, the failure of the writes of the draws of
+// live at inTx, may come from a cached draw's stale rows: some draw is
+// cached, and the takes changed fewer rows than planned or an insert found
+// its key taken.
+func (b *drawBatches) staleHit(live []*drawReq, inTx []int, err error) bool {
+	if !slices.ContainsFunc(inTx, func(i int) bool { return live[i].hit }) {
+		return false
+	}
+	return errors.Is(err, errTakesChanged) || b.s.db.Dialect().IsDuplicate(err)
 }
 
 // compact merges w's INSERTs of different users' rows into one multi-row
@@ -331,24 +441,26 @@ type drawGroup struct {
 	route      sqldb.Route
 	act        int64
 	month, day string
+	hit        bool  // the draws are decided from the quota cache
 	idx        []int // the draws' indexes in the batch, by user
 }
 
-// groupsOf groups live, sorted by table and user, by table, activity, month
-// and day, in that order.
+// groupsOf groups live, sorted by table and user, by table, activity, month,
+// day and whether the quota cache decides them, in that order.
 func groupsOf(live []*drawReq) []*drawGroup {
 	type key struct {
 		suffix     string
 		act        int64
 		month, day string
+		hit        bool
 	}
 	var groups []*drawGroup
 	byKey := make(map[key]*drawGroup)
 	for i, r := range live {
-		k := key{r.route.Suffix, r.in.Activity.ID, r.in.Month, r.in.Day}
+		k := key{r.route.Suffix, r.in.Activity.ID, r.in.Month, r.in.Day, r.hit}
 		g := byKey[k]
 		if g == nil {
-			g = &drawGroup{route: r.route, act: k.act, month: k.month, day: k.day}
+			g = &drawGroup{route: r.route, act: k.act, month: k.month, day: k.day, hit: k.hit}
 			byKey[k] = g
 			groups = append(groups, g)
 		}
@@ -389,6 +501,10 @@ const (
 		UNION ALL
 		SELECT ?, 3, user_id, strategy_id, order_time, id, activity_name, order_id FROM user_raffle_order{{suffix}}
 			WHERE activity_id = ? AND order_state = 'create' AND user_id IN ({{users}})`
+	// qReadUnused reads the unused raffle orders of a group whose rows are
+	// cached (the kind 3 of qReadGroup), without locks.
+	qReadUnused = `SELECT ? AS g, 3 AS kind, user_id, strategy_id AS n1, order_time AS n2, id, activity_name AS s1, order_id AS s2
+			FROM user_raffle_order{{suffix}} WHERE activity_id = ? AND order_state = 'create' AND user_id IN ({{users}})`
 )
 
 // What each statement of a batch's read answers.
@@ -415,7 +531,10 @@ func (q *readQueries) add(kind int, query string, args []any) {
 // its locking clause; without, parts that are UNIONs themselves become one flat
 // UNION (in parentheses, MariaDB would materialize each in a temporary table).
 func (q *readQueries) union(kind int, parts []string, args [][]any, paren bool) {
-	if len(parts) == 1 {
+	switch len(parts) {
+	case 0:
+		return
+	case 1:
 		q.add(kind, parts[0], args[0])
 		return
 	}
@@ -449,6 +568,12 @@ func (b *drawBatches) read(ctx context.Context, h *sqldb.Handle, tx *sql.Tx, liv
 	var lockArgs, readArgs [][]any
 	for gi, g := range groups {
 		set, users := b.usersIn(live, g.idx)
+		if g.hit {
+			// Cached rows: only the unused orders are read.
+			reads = append(reads, strings.ReplaceAll(g.route.SQL(qReadUnused), "{{users}}", set))
+			readArgs = append(readArgs, append([]any{gi, g.act}, users...))
+			continue
+		}
 		locks = append(locks, strings.ReplaceAll(g.route.SQL(lock), "{{users}}", set))
 		reads = append(reads, strings.ReplaceAll(g.route.SQL(qReadGroup), "{{users}}", set))
 		lockArgs = append(lockArgs, append([]any{gi, g.act}, users...))
@@ -461,9 +586,11 @@ func (b *drawBatches) read(ctx context.Context, h *sqldb.Handle, tx *sql.Tx, liv
 		q.union(readLocks, locks, lockArgs, true)
 		q.union(readGroups, reads, readArgs, false)
 	} else {
-		for gi := range groups {
-			q.add(readLocks, locks[gi], lockArgs[gi])
-			q.add(readGroups, reads[gi], readArgs[gi])
+		for i := range locks {
+			q.add(readLocks, locks[i], lockArgs[i])
+		}
+		for i := range reads {
+			q.add(readGroups, reads[i], readArgs[i])
 		}
 	}
 	// The stock fences the raffles may hold, after the accounts (the order
@@ -559,6 +686,9 @@ func (b *drawBatches) read(ctx context.Context, h *sqldb.Handle, tx *sql.Tx, liv
 	for gi, g := range groups {
 		for _, i := range g.idx {
 			u := byUser[gi][live[i].in.UserID]
+			if r := live[i]; r.hit {
+				u.acc, u.hasAccount, u.month, u.day = r.acc, true, r.m, r.d
+			}
 			pl, err := decide(live[i].in, u.acc, u.hasAccount, u.month, u.day, u.unused)
 			out[i] = readResult{pl: pl, err: err}
 		}
@@ -620,16 +750,23 @@ func (b *drawBatches) addTakes(w *sqldb.Batch, live []*drawReq, groups []*drawGr
 				days.AddCounted("insert day["+g.day+"]", g.route.SQL(qInsertDay), user, g.act, g.day, pl.day.count, pl.day.count-1, pl.now, pl.now)
 			}
 		}
-		// The users' placeholders come last in each statement, after the
-		// other arguments.
-		if len(all) > 0 {
-			take("take totals", g.route.SQL(qTakeTotals), all, now, g.act)
-		}
-		if len(monthFound) > 0 {
-			take("take month["+g.month+"]", g.route.SQL(qTakeMonths), monthFound, now, g.act, g.month)
-		}
-		if len(dayFound) > 0 {
-			take("take day["+g.day+"]", g.route.SQL(qTakeDays), dayFound, now, g.act, g.day)
+		switch {
+		case g.hit:
+			// Compare and set: each row changes only if it is still what the
+			// cache recorded.
+			b.addCheckedTakes(w, g, live, plans, now, all, monthFound, dayFound)
+		default:
+			// The users' placeholders come last in each statement, after the
+			// other arguments.
+			if len(all) > 0 {
+				take("take totals", g.route.SQL(qTakeTotals), all, now, g.act)
+			}
+			if len(monthFound) > 0 {
+				take("take month["+g.month+"]", g.route.SQL(qTakeMonths), monthFound, now, g.act, g.month)
+			}
+			if len(dayFound) > 0 {
+				take("take day["+g.day+"]", g.route.SQL(qTakeDays), dayFound, now, g.act, g.day)
+			}
 		}
 		for _, rows := range []*sqldb.Batch{&months, &days} {
 			b.compact(rows)
@@ -637,6 +774,58 @@ func (b *drawBatches) addTakes(w *sqldb.Batch, live []*drawReq, groups []*drawGr
 		}
 	}
 	return want
+}
+
+// The takes of cached draws: each row is found by the unique key's users (the
+// IN list keeps MariaDB on that index) and changes only if its values are the
+// cached ones ({{rows}}: a tuple per draw, after the users).
+const (
+	qCheckedTakeTotals = `UPDATE raffle_activity_account{{suffix}}
+		SET total_count_surplus = total_count_surplus - 1, update_time = ?
+		WHERE activity_id = ? AND total_count_surplus > 0 AND user_id IN ({{users}})
+			AND (user_id, total_count, total_count_surplus, day_count, month_count) IN ({{rows}})`
+	qCheckedTakeMonths = `UPDATE raffle_activity_account_month{{suffix}}
+		SET month_count_surplus = month_count_surplus - 1, update_time = ?
+		WHERE activity_id = ? AND month = ? AND month_count_surplus > 0 AND user_id IN ({{users}})
+			AND (user_id, month_count, month_count_surplus) IN ({{rows}})`
+	qCheckedTakeDays = `UPDATE raffle_activity_account_day{{suffix}}
+		SET day_count_surplus = day_count_surplus - 1, update_time = ?
+		WHERE activity_id = ? AND day = ? AND day_count_surplus > 0 AND user_id IN ({{users}})
+			AND (user_id, day_count, day_count_surplus) IN ({{rows}})`
+)
+
+// addCheckedTakes adds to w the compare-and-set takes of g, a group of cached
+// draws: the totals of the draws at all, and the month and day rows of those
+// at monthFound and dayFound (the others insert their rows, whose unique key
+// fails the batch if one exists). Every statement is counted.
+func (b *drawBatches) addCheckedTakes(w *sqldb.Batch, g *drawGroup, live []*drawReq, plans map[int]plan, now int64, all, monthFound, dayFound []int) {
+	take := func(what, query string, idx []int, row func(pl plan) []any, args ...any) {
+		set, users := b.usersIn(live, idx)
+		args = append(args, users...)
+		tuples := make([]string, len(idx))
+		for j, i := range idx {
+			vals := append([]any{live[i].in.UserID}, row(plans[i])...)
+			tuples[j] = "(" + strings.Repeat("?, ", len(vals)-1) + "?)"
+			args = append(args, vals...)
+		}
+		q := strings.ReplaceAll(g.route.SQL(query), "{{users}}", set)
+		w.AddCounted(what, strings.ReplaceAll(q, "{{rows}}", strings.Join(tuples, ", ")), args...)
+	}
+	if len(all) > 0 {
+		take("take totals (cached)", qCheckedTakeTotals, all, func(pl plan) []any {
+			return []any{pl.acc.total, pl.acc.totalSurplus, pl.acc.day, pl.acc.month}
+		}, now, g.act)
+	}
+	if len(monthFound) > 0 {
+		take("take month["+g.month+"] (cached)", qCheckedTakeMonths, monthFound, func(pl plan) []any {
+			return []any{pl.month.count, pl.month.surplus}
+		}, now, g.act, g.month)
+	}
+	if len(dayFound) > 0 {
+		take("take day["+g.day+"] (cached)", qCheckedTakeDays, dayFound, func(pl plan) []any {
+			return []any{pl.day.count, pl.day.surplus}
+		}, now, g.act, g.day)
+	}
 }
 
 // write sends the batch's writes, w, in one request, and checks that every
@@ -649,7 +838,12 @@ func (b *drawBatches) write(ctx context.Context, h *sqldb.Handle, tx *sql.Tx, w 
 		return err
 	}
 	if got != want {
-		return fmt.Errorf("the batch's takes changed %d rows, want %d: a surplus changed under the account locks", got, want)
+		return fmt.Errorf("the batch's takes changed %d rows, want %d: %w", got, want, errTakesChanged)
 	}
 	return nil
 }
+
+// errTakesChanged reports a batch whose takes changed fewer (or more) rows
+// than planned: a row changed after the batch read it (or, for a cached draw,
+// since the cache recorded it).
+var errTakesChanged = errors.New("a quota row changed since it was read")
