@@ -352,24 +352,50 @@ func consoleCampaignsApplyTitle(b *browser, s *site, title string) string {
 	return revision
 }
 
-// consoleCampaignsClickSteady clicks sel once it has stopped moving (a
-// dialog's opening animation moves its buttons under the pointer).
+// consoleCampaignsClickSteady clicks sel, a dialog's button, once the dialog
+// has stopped moving (its opening animation moves the button under the
+// pointer) and no animation runs in it. On a busy machine the renderer may
+// draw no frame between two looks, so a still position alone does not prove
+// the animation over. A click that the dialog did not take (it is still open
+// and the button shows no progress) is made again, at most three times:
+// while the button works or once the dialog closed, the first click counted.
 func consoleCampaignsClickSteady(b *browser, sel string) {
 	b.t.Helper()
 	b.do(chromedp.WaitVisible(chromedp.CSS(sel)))
-	rect := fmt.Sprintf(`(() => { const r = document.querySelector(%q).getBoundingClientRect(); return [r.x, r.y, r.width, r.height].join(','); })()`, sel)
-	last := ""
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		now := eval[string](b, rect)
-		if now == last {
-			break
+	state := fmt.Sprintf(`(() => {
+		const el = document.querySelector(%q);
+		if (!el) return 'gone';
+		const root = el.closest('.ant-modal-root') || document.body;
+		const moving = root.getAnimations({ subtree: true }).filter((a) => a.playState !== 'finished' && a.playState !== 'idle').length;
+		const r = el.getBoundingClientRect();
+		return [r.x, r.y, r.width, r.height, moving, el.classList.contains('ant-btn-loading')].join(',');
+	})()`, sel)
+	for attempt := 1; ; attempt++ {
+		last := ""
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			now := eval[string](b, state)
+			if now == "gone" {
+				return
+			}
+			if now == last && strings.HasSuffix(now, ",0,false") {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.t.Fatalf("%s never stopped moving (%s)", sel, now)
+			}
+			last = now
 		}
-		if time.Now().After(deadline) {
-			b.t.Fatalf("%s never stopped moving", sel)
+		b.click(sel)
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			if now := eval[string](b, state); now == "gone" || strings.HasSuffix(now, ",true") {
+				return
+			}
 		}
-		last = now
+		if attempt == 3 {
+			b.t.Fatalf("%s: three clicks, and the dialog neither closed nor began", sel)
+		}
+		b.t.Logf("%s: the dialog did not take click %d; clicking again", sel, attempt)
 	}
-	b.click(sel)
 }
 
 // consoleCampaignsLotteryShows opens the lottery page of xiaofuge on 100301

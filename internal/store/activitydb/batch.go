@@ -104,7 +104,8 @@ type drawAnswer struct {
 // draw queues a draw and waits for its batch's answer. A caller whose context
 // ends while its draw is still queued leaves with the context's error; once a
 // batch took the draw, the caller waits for the batch (bounded by
-// drawBatchTimeout), whose raffle is the caller's.
+// drawBatchTimeout, twice that when the batch runs again without the quota
+// cache), whose raffle is the caller's.
 func (b *drawBatches) draw(ctx context.Context, in DrawInput, raffle Raffle) (activity.Partake, error) {
 	req := &drawReq{ctx: ctx, in: in, raffle: raffle, route: b.s.db.Route(in.UserID), done: make(chan drawAnswer, 1)}
 	ticket := b.gather.Add(req)
